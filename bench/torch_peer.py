@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""PyTorch peer of the LIFT UNet and the baseline, written from reference-facts.md, for benchmarks.
+
+`cargo xtask bench` runs it in the same session as the Burn measurements and prints the ratio.
+Usage: torch_peer.py --model lift|baseline --dims 64,128,256,512 --embed 64 --time 256
+                     --batch 8 --mode forward|backward|train|sample --iters 3 [--threads 2]
+Prints one JSON line: {"images_per_s": ..., "median_s": ..., "params": ...}.
+"""
+import argparse, json, math, statistics, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def sinusoidal(t, dim):
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000) * torch.arange(half, device=t.device) / (half - 1))
+    args = t.float()[:, None] * freqs[None]
+    return torch.cat([args.sin(), args.cos()], dim=1)
+
+
+class Res(nn.Module):
+    def __init__(self, cin, cout, tdim, g):
+        super().__init__()
+        self.n1, self.c1 = nn.GroupNorm(g, cin), nn.Conv2d(cin, cout, 3, padding=1)
+        self.t = nn.Linear(tdim, cout)
+        self.n2, self.c2 = nn.GroupNorm(g, cout), nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x, t):
+        h = self.c1(F.silu(self.n1(x))) + self.t(F.silu(t))[:, :, None, None]
+        return self.c2(F.silu(self.n2(h))) + self.skip(x)
+
+
+class Attn(nn.Module):
+    def __init__(self, c, heads, g):
+        super().__init__()
+        self.n, self.qkv, self.proj, self.h = nn.GroupNorm(g, c), nn.Conv2d(c, 3 * c, 1), nn.Conv2d(c, c, 1), heads
+
+    def forward(self, x):
+        b, c, hh, ww = x.shape
+        q, k, v = self.qkv(self.n(x)).chunk(3, dim=1)
+        shape = lambda z: z.reshape(b, self.h, c // self.h, hh * ww).transpose(2, 3)
+        o = F.scaled_dot_product_attention(shape(q), shape(k), shape(v))
+        return x + self.proj(o.transpose(2, 3).reshape(b, c, hh, ww))
+
+
+class UNet(nn.Module):
+    def __init__(self, dims, cin, cout, embed, tdim, lift, g=8, heads=4, attn_min=128):
+        super().__init__()
+        self.embed, self.lift = embed, lift
+        self.time = nn.Sequential(nn.Linear(embed, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
+        if lift:
+            self.combine = nn.Sequential(nn.Linear(2 * tdim, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
+        attn = lambda c: Attn(c, heads, g) if c >= attn_min else nn.Identity()
+        self.conv_in = nn.Conv2d(cin, dims[0], 3, padding=1)
+        self.enc, prev = nn.ModuleList(), dims[0]
+        for c in dims:
+            self.enc.append(nn.ModuleList([Res(prev, c, tdim, g), Res(c, c, tdim, g), attn(c), nn.Conv2d(c, c, 4, 2, 1)]))
+            prev = c
+        self.mid = nn.ModuleList([Res(prev, prev, tdim, g), Attn(prev, heads, g), Res(prev, prev, tdim, g)])
+        self.dec = nn.ModuleList()
+        for c in reversed(dims):
+            self.dec.append(nn.ModuleList([nn.ConvTranspose2d(prev, prev, 4, 2, 1), Res(prev + c, c, tdim, g), Res(c, c, tdim, g), attn(c)]))
+            prev = c
+        self.out = nn.Sequential(nn.GroupNorm(g, dims[0]), nn.SiLU(), nn.Conv2d(dims[0], cout, 3, padding=1))
+
+    def forward(self, x, t64, t32=None):
+        t = self.time(sinusoidal(t64, self.embed))
+        if self.lift:
+            t = self.combine(torch.cat([t, self.time(sinusoidal(t32, self.embed))], dim=1))
+        h, skips = self.conv_in(x), []
+        for r1, r2, a, down in self.enc:
+            h = a(r2(r1(h, t), t))
+            skips.append(h)
+            h = down(h)
+        h = self.mid[2](self.mid[1](self.mid[0](h, t)), t)
+        for up, r1, r2, a in self.dec:
+            h = a(r2(r1(torch.cat([up(h), skips.pop()], dim=1), t), t))
+        return self.out(h)
+
+
+class Lift(nn.Module):
+    def __init__(self, dims, embed, tdim):
+        super().__init__()
+        self.net = UNet(dims, 6, 6, embed, tdim, True)
+
+    def forward(self, x64, x32, t64, t32):
+        up = F.interpolate(x32, scale_factor=2, mode="bilinear", align_corners=False)
+        out = self.net(torch.cat([x64, up], dim=1), t64, t32)
+        return out[:, :3], F.avg_pool2d(out[:, 3:], 2)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", choices=["lift", "baseline"], default="lift")
+    p.add_argument("--dims", default="64,128,256,512")
+    p.add_argument("--embed", type=int, default=64)
+    p.add_argument("--time", type=int, default=256)
+    p.add_argument("--res", type=int, default=64)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--mode", choices=["forward", "backward", "train", "sample"], default="forward")
+    p.add_argument("--evals", type=int, default=19, help="model evaluations per sample (mode sample)")
+    p.add_argument("--iters", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    dev = torch.device(a.device)
+    dims = [int(d) for d in a.dims.split(",")]
+    lift = a.model == "lift"
+    model = (Lift(dims, a.embed, a.time) if lift else UNet(dims, 3, 3, a.embed, a.time, False)).to(dev)
+    params = sum(p.numel() for p in model.parameters())
+    b, r = a.batch, a.res
+    x64, x32 = torch.randn(b, 3, r, r, device=dev), torch.randn(b, 3, r // 2, r // 2, device=dev)
+    t = torch.randint(0, 1000, (b,), device=dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01) if a.mode == "train" else None
+    sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
+
+    def run(x64):
+        out = model(x64, x32, t, t) if lift else model(x64, t)
+        return sum(o.square().mean() for o in out) if lift else out.square().mean()
+
+    def once():
+        if a.mode == "forward":
+            with torch.no_grad():
+                run(x64)
+        elif a.mode == "sample":
+            with torch.no_grad():
+                for _ in range(a.evals):
+                    run(x64)
+        elif a.mode == "backward":
+            model.zero_grad(set_to_none=True)
+            run(x64).backward()
+        else:
+            opt.zero_grad(set_to_none=True)
+            run(x64).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+
+    once()  # warm-up
+    sync()
+    times = []
+    for _ in range(a.iters):
+        start = time.perf_counter()
+        once()
+        sync()
+        times.append(time.perf_counter() - start)
+    med = statistics.median(times)
+    print(json.dumps({"images_per_s": b / med, "median_s": med, "params": params, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+//! The TOML configuration of a study: model shape, noise schedule, training and sampling.
+//!
+//! Every section rejects unknown keys, and [`LiftConfig::validate`] rejects impossible values with
+//! a message that names the offending key, so a typo never silently falls back to a default.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::schedule::ScheduleKind;
+use crate::timesteps::TimestepRule;
+
+/// Shape of the UNet shared by the LIFT model and the single-scale baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Channels per encoder level; the decoder mirrors them.
+    pub dims: Vec<usize>,
+    /// GroupNorm groups in every norm layer.
+    #[serde(default = "default_groups")]
+    pub groups: usize,
+    /// Attention heads.
+    #[serde(default = "default_heads")]
+    pub heads: usize,
+    /// Levels with at least this many channels get self-attention.
+    #[serde(default = "default_attention_min_channels")]
+    pub attention_min_channels: usize,
+    /// Width of the sinusoidal timestep embedding.
+    #[serde(default = "default_time_embed_dim")]
+    pub time_embed_dim: usize,
+    /// Width of the time MLP output fed to every residual block.
+    #[serde(default = "default_time_dim")]
+    pub time_dim: usize,
+    /// Side of the fine scale (the coarse scale is half of it).
+    #[serde(default = "default_resolution")]
+    pub resolution: usize,
+}
+
+fn default_groups() -> usize {
+    8
+}
+fn default_heads() -> usize {
+    4
+}
+fn default_attention_min_channels() -> usize {
+    128
+}
+fn default_time_embed_dim() -> usize {
+    64
+}
+fn default_time_dim() -> usize {
+    256
+}
+fn default_resolution() -> usize {
+    64
+}
+
+/// The forward-process noise schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// `cosine-clipped` (the original), `cosine` or `linear`.
+    #[serde(default)]
+    pub kind: ScheduleKind,
+    /// Number of training timesteps.
+    #[serde(default = "default_timesteps")]
+    pub timesteps: usize,
+}
+
+fn default_timesteps() -> usize {
+    1000
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self { kind: ScheduleKind::default(), timesteps: default_timesteps() }
+    }
+}
+
+/// How the learning rate evolves over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// Fixed learning rate: what the original effectively trained with.
+    #[default]
+    Constant,
+    /// Cosine annealing to zero over all iterations, stepped every iteration.
+    Cosine,
+}
+
+/// Optimiser and run settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub lr: f64,
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    pub weight_decay: f64,
+    /// Gradient-norm clip; 0 disables clipping.
+    pub grad_clip: f64,
+    /// EMA decay per optimiser step.
+    pub ema_decay: f64,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Fraction of the images held out for validation.
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    /// Stop an epoch after this many batches (0 = the whole data set): for quick presets.
+    #[serde(default)]
+    pub max_batches_per_epoch: usize,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+fn default_validation_fraction() -> f64 {
+    0.05
+}
+
+/// Sampling defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleConfig {
+    /// "N steps" as the original counted them (see [`TimestepRule`]).
+    pub steps: usize,
+    #[serde(default)]
+    pub protocol: TimestepRule,
+}
+
+/// A whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiftConfig {
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
+    pub train: TrainConfig,
+    pub sample: SampleConfig,
+}
+
+impl LiftConfig {
+    /// Reads, parses and validates a TOML file; errors name the file and the key.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Self::from_toml(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The TOML form, as saved beside checkpoints.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+
+    /// Rejects values no run could use.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        let s = &self.schedule;
+        if s.timesteps < 2 {
+            bail!("schedule.timesteps must be at least 2 (got {})", s.timesteps);
+        }
+        let t = &self.train;
+        if t.batch_size == 0 {
+            bail!("train.batch_size must be positive");
+        }
+        if t.epochs == 0 {
+            bail!("train.epochs must be positive");
+        }
+        if !(t.lr > 0.0 && t.lr.is_finite()) {
+            bail!("train.lr must be a positive number (got {})", t.lr);
+        }
+        if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+            bail!("train.weight_decay must be >= 0 (got {})", t.weight_decay);
+        }
+        if !(t.grad_clip >= 0.0 && t.grad_clip.is_finite()) {
+            bail!("train.grad_clip must be >= 0 (got {})", t.grad_clip);
+        }
+        if !(0.0..1.0).contains(&t.ema_decay) {
+            bail!("train.ema_decay must be in [0, 1) (got {})", t.ema_decay);
+        }
+        if !(0.0..1.0).contains(&t.validation_fraction) {
+            bail!("train.validation_fraction must be in [0, 1) (got {})", t.validation_fraction);
+        }
+        let n = self.sample.steps;
+        if n == 0 || n >= s.timesteps {
+            bail!("sample.steps must be in 1..{} (got {n})", s.timesteps);
+        }
+        Ok(())
+    }
+}
+
+impl ModelConfig {
+    /// Rejects shapes the UNet cannot be built with.
+    pub fn validate(&self) -> Result<()> {
+        if self.dims.is_empty() {
+            bail!("model.dims must list at least one level");
+        }
+        if self.groups == 0 {
+            bail!("model.groups must be positive");
+        }
+        let last = *self.dims.last().expect("checked above");
+        for &d in &self.dims {
+            if d == 0 || d % self.groups != 0 {
+                bail!("model.dims: {d} is not divisible by model.groups = {}", self.groups);
+            }
+            // The bottleneck always has attention.
+            let attended = d >= self.attention_min_channels || d == last;
+            if attended && (self.heads == 0 || d % self.heads != 0) {
+                bail!("model.dims: {d} is not divisible by model.heads = {}", self.heads);
+            }
+        }
+        if self.time_embed_dim < 4 || self.time_embed_dim % 2 != 0 {
+            bail!("model.time_embed_dim must be even and at least 4 (got {})", self.time_embed_dim);
+        }
+        if self.time_dim == 0 {
+            bail!("model.time_dim must be positive");
+        }
+        let factor = 1usize << self.dims.len();
+        if self.resolution == 0 || self.resolution % factor != 0 {
+            bail!(
+                "model.resolution {} is not divisible by 2^levels = {factor} (levels = len(model.dims))",
+                self.resolution
+            );
+        }
+        Ok(())
+    }
+
+    /// Side of the coarse scale.
+    pub fn coarse_resolution(&self) -> usize {
+        self.resolution / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = include_str!("../../configs/tiny.toml");
+
+    fn error_for(from: &str, to: &str) -> String {
+        assert!(TINY.contains(from), "fixture lacks {from}");
+        format!("{:#}", LiftConfig::from_toml(&TINY.replacen(from, to, 1)).unwrap_err())
+    }
+
+    #[test]
+    fn shipped_configs_parse() {
+        let tiny = LiftConfig::from_toml(TINY).unwrap();
+        assert_eq!(tiny.model.dims, vec![32, 64, 128]);
+        let paper = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap();
+        assert_eq!(paper.train.batch_size, 64);
+        assert_eq!(paper.train.lr, 1e-4);
+        assert_eq!(paper.train.weight_decay, 0.01);
+        assert_eq!(paper.train.grad_clip, 1.0);
+        assert_eq!(paper.train.ema_decay, 0.9999);
+        assert_eq!(paper.sample.steps, 18);
+        assert_eq!(LiftConfig::from_toml(&paper.to_toml()).unwrap(), paper);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = error_for("groups = 8", "groups = 8\ndimz = 3");
+        assert!(e.contains("dimz"), "{e}");
+    }
+
+    #[test]
+    fn impossible_values_are_named() {
+        let e = error_for("dims = [32, 64, 128]", "dims = [30, 64, 128]");
+        assert!(e.contains("model.dims") && e.contains("30"), "{e}");
+        let e = error_for("resolution = 64", "resolution = 60");
+        assert!(e.contains("model.resolution"), "{e}");
+        let e = error_for("lr = 5e-4", "lr = -1e-4");
+        assert!(e.contains("train.lr"), "{e}");
+        let e = error_for("ema_decay = 0.999", "ema_decay = 1.5");
+        assert!(e.contains("train.ema_decay"), "{e}");
+        let e = error_for("heads = 4", "heads = 3");
+        assert!(e.contains("model.heads"), "{e}");
+        let e = error_for("lr_schedule = \"cosine\"", "lr_schedule = \"step\"");
+        assert!(e.contains("step"), "{e}");
+    }
+}

@@ -1,0 +1,22 @@
+//! Core of the LIFT dual-scale diffusion pipeline: configuration, noise schedule, the two UNets,
+//! the DDIM sampler and sampling paths. Everything is generic over the Burn backend.
+
+pub mod checkpoint;
+pub mod config;
+pub mod device;
+pub mod io;
+pub mod model;
+pub mod path;
+pub mod pipeline;
+pub mod sampler;
+pub mod schedule;
+pub mod timesteps;
+
+pub use burn;
+pub use checkpoint::ModelKind;
+pub use config::{LiftConfig, ModelConfig};
+pub use device::{run_on, BackendTask, DeviceSpec};
+pub use model::{BaselineUNet, LiftUNet};
+pub use path::{PathFile, SamplingPath};
+pub use schedule::NoiseSchedule;
+pub use timesteps::TimestepRule;

@@ -1,0 +1,52 @@
+//! The residual block: GroupNorm, SiLU, conv, plus the time projection, then GroupNorm, SiLU, conv.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::silu;
+use burn::tensor::{backend::Backend, Tensor};
+
+/// A 3×3 convolution with padding 1.
+pub fn conv3x3<B: Backend>(c_in: usize, c_out: usize, device: &B::Device) -> Conv2d<B> {
+    Conv2dConfig::new([c_in, c_out], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(device)
+}
+
+/// Residual block conditioned on the time vector; no dropout (as the original).
+#[derive(Module, Debug)]
+pub struct ResBlock<B: Backend> {
+    norm1: GroupNorm<B>,
+    conv1: Conv2d<B>,
+    time_proj: Linear<B>,
+    norm2: GroupNorm<B>,
+    conv2: Conv2d<B>,
+    skip: Option<Conv2d<B>>,
+}
+
+impl<B: Backend> ResBlock<B> {
+    /// Block from `c_in` to `c_out` channels, conditioned on a `time_dim` vector.
+    pub fn new(c_in: usize, c_out: usize, time_dim: usize, groups: usize, device: &B::Device) -> Self {
+        Self {
+            norm1: GroupNormConfig::new(groups, c_in).init(device),
+            conv1: conv3x3(c_in, c_out, device),
+            time_proj: LinearConfig::new(time_dim, c_out).init(device),
+            norm2: GroupNormConfig::new(groups, c_out).init(device),
+            conv2: conv3x3(c_out, c_out, device),
+            skip: (c_in != c_out).then(|| Conv2dConfig::new([c_in, c_out], [1, 1]).init(device)),
+        }
+    }
+
+    /// # Shapes
+    /// - `x`: `[batch, c_in, h, w]`, `t`: `[batch, time_dim]` → `[batch, c_out, h, w]`
+    pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 2>) -> Tensor<B, 4> {
+        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = h + self.time_proj.forward(silu(t)).unsqueeze_dims::<4>(&[2, 3]);
+        let h = self.conv2.forward(silu(self.norm2.forward(h)));
+        let skip = match &self.skip {
+            Some(conv) => conv.forward(x),
+            None => x,
+        };
+        h + skip
+    }
+}

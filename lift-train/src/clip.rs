@@ -1,0 +1,84 @@
+//! Global gradient-norm clipping, as PyTorch's `clip_grad_norm_`: Burn's own `Norm` clipping
+//! works per parameter tensor, which is a different (weaker) constraint.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
+
+struct SquaredNorm<'a, IB: Backend> {
+    grads: &'a GradientsParams,
+    total: Option<Tensor<IB, 1>>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for SquaredNorm<'_, B::InnerBackend> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(g) = self.grads.get::<B::InnerBackend, D>(param.id) {
+            let s = g.square().sum();
+            self.total = Some(match self.total.take() {
+                Some(t) => t + s,
+                None => s,
+            });
+        }
+    }
+}
+
+struct Scale<'a, IB: Backend> {
+    grads: &'a mut GradientsParams,
+    factor: Tensor<IB, 1>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Scale<'_, B::InnerBackend> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(g) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            let factor = self.factor.clone().reshape([1; D]);
+            self.grads.register::<B::InnerBackend, D>(param.id, g * factor);
+        }
+    }
+}
+
+/// The global L2 norm of all gradients of `module`'s parameters.
+pub fn grad_norm<B: AutodiffBackend, M: Module<B>>(module: &M, grads: &GradientsParams) -> Option<Tensor<B::InnerBackend, 1>> {
+    let mut acc = SquaredNorm::<B::InnerBackend> { grads, total: None };
+    module.visit(&mut acc);
+    acc.total.map(|t| t.sqrt())
+}
+
+/// Scales all gradients by min(1, max_norm / (‖g‖ + 1e-6)), on the device (no host sync).
+pub fn clip_grad_norm<B: AutodiffBackend, M: Module<B>>(module: &M, mut grads: GradientsParams, max_norm: f64) -> GradientsParams {
+    if max_norm <= 0.0 {
+        return grads;
+    }
+    if let Some(norm) = grad_norm::<B, M>(module, &grads) {
+        let factor = norm.add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
+        module.visit(&mut Scale::<B::InnerBackend> { grads: &mut grads, factor });
+    }
+    grads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+    use burn::nn::{Linear, LinearConfig};
+
+    type B = Autodiff<Flex>;
+
+    #[test]
+    fn clipping_scales_to_the_global_norm() {
+        let dev = Default::default();
+        let net: Linear<B> = LinearConfig::new(4, 3).init(&dev);
+        let x = Tensor::<B, 2>::ones([2, 4], &dev).mul_scalar(10.0);
+        let grads = GradientsParams::from_grads(net.forward(x).sum().backward(), &net);
+        let before: f32 = grad_norm::<B, _>(&net, &grads).unwrap().into_scalar();
+        assert!(before > 1.0, "test needs a large gradient, got {before}");
+        let clipped = clip_grad_norm::<B, _>(&net, grads, 1.0);
+        let after: f32 = grad_norm::<B, _>(&net, &clipped).unwrap().into_scalar();
+        assert!((after - 1.0).abs() < 1e-4, "{after}");
+        // A norm below the limit is left alone.
+        let grads = GradientsParams::from_grads(net.forward(Tensor::<B, 2>::ones([2, 4], &dev)).sum().backward(), &net);
+        let small: f32 = grad_norm::<B, _>(&net, &grads).unwrap().into_scalar();
+        let kept: f32 = grad_norm::<B, _>(&net, &clip_grad_norm::<B, _>(&net, grads, 100.0)).unwrap().into_scalar();
+        assert!(small < 100.0 && (small - kept).abs() < 1e-6, "{small} {kept}");
+    }
+}

@@ -1,0 +1,25 @@
+//! `cargo xtask <task>`: orchestration of the project's chores and of the whole study.
+
+mod bench;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "LIFT project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Measure speed (images/s) of Burn and, when available, of the PyTorch peer in the same run.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::Bench(args) => bench::run(args),
+    }
+}
