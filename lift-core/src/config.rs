@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn shipped_configs_parse() {
         let tiny = LiftConfig::from_toml(TINY).unwrap();
-        assert_eq!(tiny.model.dims, vec![32, 64, 128]);
+        assert_eq!(tiny.model.dims, vec![16, 32, 64]);
         let paper = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap();
         assert_eq!(paper.train.batch_size, 64);
         assert_eq!(paper.train.lr, 1e-4);
@@ -273,9 +273,9 @@ mod tests {
 
     #[test]
     fn impossible_values_are_named() {
-        let e = error_for("dims = [32, 64, 128]", "dims = [30, 64, 128]");
-        assert!(e.contains("model.dims") && e.contains("30"), "{e}");
-        let e = error_for("resolution = 64", "resolution = 60");
+        let e = error_for("dims = [16, 32, 64]", "dims = [15, 32, 64]");
+        assert!(e.contains("model.dims") && e.contains("15"), "{e}");
+        let e = error_for("resolution = 32", "resolution = 36");
         assert!(e.contains("model.resolution"), "{e}");
         let e = error_for("lr = 5e-4", "lr = -1e-4");
         assert!(e.contains("train.lr"), "{e}");

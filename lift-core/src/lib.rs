@@ -8,6 +8,7 @@ pub mod io;
 pub mod model;
 pub mod path;
 pub mod pipeline;
+pub mod run;
 pub mod sampler;
 pub mod schedule;
 pub mod timesteps;

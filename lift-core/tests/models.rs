@@ -42,26 +42,29 @@ fn three_level_parameter_counts_match_the_original() {
 
 #[test]
 fn tiny_parameter_counts_by_hand() {
-    // dims [32,64,128], embedding 32, time 128. conv(i,o,k) = i·o·k² + o, linear(i,o) = i·o + o,
-    // GroupNorm(c) = 2c; res(i,o) = gn(i) + conv(i,o,3) + linear(128,o) + gn(o) + conv(o,o,3)
-    // [+ conv(i,o,1) if i≠o]; attn(c) = gn(c) + conv(c,3c,1) + conv(c,c,1).
-    //   conv_in 6→32: 1,760      time MLP 32→128→128: 20,736     combine 256→128→128: 49,408
-    //   enc 32: 2·res(32,32)=45,504 + down 16,416 = 61,920
-    //   enc 64: res(32,64) 65,984 + res(64,64) 82,368 + down 65,600 = 213,952
-    //   enc 128: res(64,128) 246,656 + res(128,128) 312,192 + attn 66,304 + down 262,272 = 887,424
-    //   mid: 2·312,192 + 66,304 = 690,688
-    //   dec 128: up 262,272 + res(256,128) 492,800 + 312,192 + attn 66,304 = 1,133,568
-    //   dec 64: up(128) 262,272 + res(192,64) 168,704 + res(64,64) 82,368 = 513,344
-    //   dec 32: up(64) 65,600 + res(96,32) 44,416 + res(32,32) 22,752 = 132,768
-    //   out: gn 64 + conv 32→6 1,734 = 1,798                           total 3,707,366
-    // Baseline: conv_in 3→32 is 864 fewer, no combine MLP (−49,408), conv_out 32→3 is 867 fewer.
+    // dims [16,32,64], embedding 16, time 64, attention at 64 channels. conv(i,o,k) = i·o·k² + o,
+    // linear(i,o) = i·o + o, GroupNorm(c) = 2c; res(i,o) = gn(i) + conv(i,o,3) + linear(64,o) + gn(o)
+    // + conv(o,o,3) [+ conv(i,o,1) if i≠o]; attn(c) = gn(c) + conv(c,3c,1) + conv(c,c,1).
+    //   res(16,16) 5,744  res(16,32) 16,608  res(32,32) 20,704  res(32,64) 61,888  res(64,64) 78,272
+    //   res(128,64) 123,520  res(96,32) 42,368  res(48,16) 11,200  attn(64) 16,768
+    //   conv_in 6→16: 880      time MLP 16→64→64: 5,248     combine 128→64→64: 12,416
+    //   enc 16: 2·5,744 + down conv(16,16,4) 4,112 = 15,600
+    //   enc 32: 16,608 + 20,704 + down 16,416 = 53,728
+    //   enc 64: 61,888 + 78,272 + 16,768 + down 65,600 = 222,528
+    //   mid: 2·78,272 + 16,768 = 173,312
+    //   dec 64: up 65,600 + 123,520 + 78,272 + 16,768 = 284,160
+    //   dec 32: up(64) 65,600 + 42,368 + 20,704 = 128,672
+    //   dec 16: up(32) 16,416 + 11,200 + 5,744 = 33,360
+    //   out: gn 32 + conv 16→6 870 = 902                               total 930,806
+    // Baseline: conv_in 3→16 is 432 fewer, no combine MLP (−12,416), conv_out 16→3 is 435 fewer.
     let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml")))
         .unwrap()
         .model;
-    assert_eq!(config, model_config(&[32, 64, 128], 32, 128));
+    let expected = ModelConfig { attention_min_channels: 64, resolution: 32, ..model_config(&[16, 32, 64], 16, 64) };
+    assert_eq!(config, expected);
     let dev = Default::default();
-    assert_eq!(LiftUNet::<B>::new(&config, &dev).num_params(), 3_707_366);
-    assert_eq!(BaselineUNet::<B>::new(&config, &dev).num_params(), 3_707_366 - 864 - 49_408 - 867);
+    assert_eq!(LiftUNet::<B>::new(&config, &dev).num_params(), 930_806);
+    assert_eq!(BaselineUNet::<B>::new(&config, &dev).num_params(), 930_806 - 432 - 12_416 - 435);
 }
 
 fn small_config() -> ModelConfig {

@@ -5,3 +5,7 @@ pub mod clip;
 pub mod data;
 pub mod ema;
 pub mod step;
+pub mod metrics;
+pub mod recorder;
+pub mod renderer;
+pub mod run;

@@ -1,7 +1,7 @@
 //! The training objective and the Learner's steps: ε-prediction MSE per scale, global-norm
 //! clipping and an EMA update after every optimiser step.
 
-use burn::module::{AutodiffModule, Module};
+use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData, Transaction};
@@ -23,7 +23,7 @@ pub struct Losses<B: Backend> {
 }
 
 /// A network trained by noise prediction on [`NoisedBatch`]es.
-pub trait Denoiser<B: Backend>: Module<B> {
+pub trait Denoiser<B: Backend>: Module<B> + ModuleDisplay {
     /// MSE between predicted and true noise, per scale.
     fn losses(&self, batch: &NoisedBatch<B>) -> Losses<B>;
 }

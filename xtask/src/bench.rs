@@ -17,7 +17,7 @@ pub struct BenchArgs {
     /// Backend: cpu, wgpu, cuda[:N].
     #[arg(long, default_value = "cpu")]
     device: DeviceSpec,
-    /// Configs to measure (tiny, paper).
+    /// Configs to measure: preset names (tiny, paper) or paths to TOML files.
     #[arg(long, value_delimiter = ',', default_value = "tiny,paper")]
     configs: Vec<String>,
     /// Batch size.
@@ -48,7 +48,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!("device: {}, batch {}, median of {} after 1 warm-up, {threads} CPU threads\n", args.device, args.batch, args.iters);
     let mut rows = Vec::new();
     for name in &args.configs {
-        let config = LiftConfig::load(&Path::new("configs").join(format!("{name}.toml")))?;
+        let path = if name.ends_with(".toml") { name.into() } else { Path::new("configs").join(format!("{name}.toml")) };
+        let config = LiftConfig::load(&path)?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         for model in ["lift", "baseline"] {
             for mode in ["forward", "backward"] {
                 let burn = run_on(

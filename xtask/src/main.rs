@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: orchestration of the project's chores and of the whole study.
 
 mod bench;
+mod data;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -16,10 +17,13 @@ struct Cli {
 enum Task {
     /// Measure speed (images/s) of Burn and, when available, of the PyTorch peer in the same run.
     Bench(bench::BenchArgs),
+    /// Fetch the default data set (Noto emoji, 64×64) into artifacts/data.
+    Data(data::DataArgs),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Bench(args) => bench::run(args),
+        Task::Data(args) => data::run(args),
     }
 }

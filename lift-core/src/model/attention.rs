@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{GroupNorm, GroupNormConfig};
+use super::norm::GroupNorm;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{backend::Backend, Tensor};
@@ -21,7 +21,7 @@ impl<B: Backend> SelfAttention<B> {
     /// Attention over `channels` split into `heads` heads.
     pub fn new(channels: usize, heads: usize, groups: usize, device: &B::Device) -> Self {
         Self {
-            norm: GroupNormConfig::new(groups, channels).init(device),
+            norm: GroupNorm::new(groups, channels, device),
             qkv: Conv2dConfig::new([channels, 3 * channels], [1, 1]).init(device),
             proj: Conv2dConfig::new([channels, channels], [1, 1]).init(device),
             heads,

@@ -4,6 +4,7 @@ pub mod attention;
 pub mod baseline;
 pub mod embedding;
 pub mod lift;
+pub mod norm;
 pub mod resample;
 pub mod resblock;
 pub mod unet;

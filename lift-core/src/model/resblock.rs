@@ -2,7 +2,9 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+
+use super::norm::GroupNorm;
 use burn::tensor::activation::silu;
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -28,10 +30,10 @@ impl<B: Backend> ResBlock<B> {
     /// Block from `c_in` to `c_out` channels, conditioned on a `time_dim` vector.
     pub fn new(c_in: usize, c_out: usize, time_dim: usize, groups: usize, device: &B::Device) -> Self {
         Self {
-            norm1: GroupNormConfig::new(groups, c_in).init(device),
+            norm1: GroupNorm::new(groups, c_in, device),
             conv1: conv3x3(c_in, c_out, device),
             time_proj: LinearConfig::new(time_dim, c_out).init(device),
-            norm2: GroupNormConfig::new(groups, c_out).init(device),
+            norm2: GroupNorm::new(groups, c_out, device),
             conv2: conv3x3(c_out, c_out, device),
             skip: (c_in != c_out).then(|| Conv2dConfig::new([c_in, c_out], [1, 1]).init(device)),
         }

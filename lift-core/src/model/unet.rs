@@ -3,11 +3,12 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig2d};
+use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::silu;
 use burn::tensor::{backend::Backend, Tensor};
 
 use super::attention::SelfAttention;
+use super::norm::GroupNorm;
 use super::resblock::{conv3x3, ResBlock};
 use crate::config::ModelConfig;
 
@@ -84,7 +85,7 @@ impl<B: Backend> UNetBody<B> {
             mid_attn: SelfAttention::new(mid, heads, g, device),
             mid2: ResBlock::new(mid, mid, td, g, device),
             decoder,
-            norm_out: GroupNormConfig::new(g, config.dims[0]).init(device),
+            norm_out: GroupNorm::new(g, config.dims[0], device),
             conv_out: conv3x3(config.dims[0], c_out, device),
         }
     }

@@ -1,0 +1,157 @@
+//! A training run's folder, as written by `lift-train` and read by the analysis:
+//!
+//! ```text
+//! <run>/config.toml          the configuration the run was trained with
+//! <run>/run.json             model kind, data set, git commit, device, epochs completed
+//! <run>/metrics.csv          one row per epoch
+//! <run>/checkpoint/          burn-train checkpoints (model-N, optim-N, scheduler-N), for --resume
+//! <run>/weights/raw.mpk      final weights of the trained network
+//! <run>/weights/ema.mpk      final EMA weights
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use burn::tensor::backend::Backend;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{load_module, ModelKind};
+use crate::config::LiftConfig;
+use crate::model::{BaselineUNet, LiftUNet};
+
+/// Where the training images came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub path: PathBuf,
+    pub images: usize,
+    pub skipped: usize,
+    pub train_images: usize,
+    pub valid_images: usize,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub model: ModelKind,
+    pub parameters: usize,
+    pub dataset: DatasetInfo,
+    pub git_commit: String,
+    pub device: String,
+    pub epochs_planned: usize,
+    pub epochs_completed: usize,
+    /// Training seconds summed over all sessions of the run.
+    #[serde(default)]
+    pub train_seconds: f64,
+}
+
+/// Which weights of a run to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weights {
+    /// The exponential moving average (what the original's best results used).
+    #[default]
+    Ema,
+    /// The trained network itself.
+    Raw,
+}
+
+impl std::str::FromStr for Weights {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "ema" => Ok(Self::Ema),
+            "raw" => Ok(Self::Raw),
+            other => bail!("unknown weights '{other}': expected ema or raw"),
+        }
+    }
+}
+
+impl Weights {
+    /// `ema` or `raw`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ema => "ema",
+            Self::Raw => "raw",
+        }
+    }
+}
+
+/// Paths inside a run folder.
+#[derive(Debug, Clone)]
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.toml")
+    }
+    pub fn info(&self) -> PathBuf {
+        self.0.join("run.json")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.0.join("metrics.csv")
+    }
+    pub fn checkpoints(&self) -> PathBuf {
+        self.0.join("checkpoint")
+    }
+    pub fn weights(&self, which: Weights) -> PathBuf {
+        self.0.join("weights").join(format!("{}.mpk", which.name()))
+    }
+
+    /// Reads `config.toml` and `run.json`.
+    pub fn load(&self) -> Result<(LiftConfig, RunInfo)> {
+        if !self.0.is_dir() {
+            bail!("run folder {} does not exist", self.0.display());
+        }
+        let config = LiftConfig::load(&self.config())?;
+        let info: RunInfo = crate::io::read_json(&self.info())?;
+        Ok((config, info))
+    }
+}
+
+/// A trained network of either kind.
+pub enum Trained<B: Backend> {
+    Lift(LiftUNet<B>),
+    Baseline(BaselineUNet<B>),
+}
+
+/// A run's configuration, its description and the chosen weights, loaded on `device`.
+pub struct TrainedRun<B: Backend> {
+    pub config: LiftConfig,
+    pub info: RunInfo,
+    pub model: Trained<B>,
+}
+
+/// Loads a finished run's weights; the error says what is missing or mismatched.
+pub fn load_run<B: Backend>(dir: &Path, which: Weights, device: &B::Device) -> Result<TrainedRun<B>> {
+    let run = RunDir(dir.to_path_buf());
+    let (config, info) = run.load()?;
+    let path = run.weights(which);
+    if !path.exists() {
+        bail!(
+            "{} has no {} weights ({}): the run has not finished (epochs completed: {}/{}); \
+             finish it with `lift-train --resume --out {}`",
+            dir.display(),
+            which.name(),
+            path.display(),
+            info.epochs_completed,
+            info.epochs_planned,
+            dir.display()
+        );
+    }
+    let model = match info.model {
+        ModelKind::Lift => Trained::Lift(load_module(LiftUNet::new(&config.model, device), &path, device)?),
+        ModelKind::Baseline => Trained::Baseline(load_module(BaselineUNet::new(&config.model, device), &path, device)?),
+    };
+    Ok(TrainedRun { config, info, model })
+}
+
+/// The current git commit, or "unknown" outside a repository.
+pub fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

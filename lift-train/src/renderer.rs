@@ -1,0 +1,223 @@
+//! What a run shows and logs: burn-train's TUI dashboard on a terminal, otherwise one quiet line
+//! per epoch; in both cases the epoch means go to `metrics.csv` (rewritten atomically).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::renderer::{
+    EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining, ProgressType, TrainingProgress,
+};
+use burn::train::LearnerSummary;
+
+/// Columns of `metrics.csv`, in order.
+pub const CSV_COLUMNS: [&str; 11] = [
+    "epoch",
+    "train_loss",
+    "train_loss_64",
+    "train_loss_32",
+    "valid_loss",
+    "valid_loss_64",
+    "valid_loss_32",
+    "valid_ema_loss",
+    "lr",
+    "images_per_s",
+    "seconds",
+];
+
+#[derive(Default, Clone, Copy)]
+struct Mean {
+    sum: f64,
+    count: usize,
+    last: f64,
+}
+
+impl Mean {
+    fn add(&mut self, entry: NumericEntry) {
+        let (value, count) = match entry {
+            NumericEntry::Value(v) => (v, 1),
+            NumericEntry::Aggregated { aggregated_value, count } => (aggregated_value, count.max(1)),
+        };
+        self.sum += value * count as f64;
+        self.count += count;
+        self.last = value;
+    }
+
+    fn mean(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+}
+
+/// Per-epoch accumulation, CSV log and the quiet line; forwards everything to the TUI if any.
+pub struct EpochRenderer {
+    tui: Option<Box<dyn MetricsRenderer>>,
+    names: HashMap<MetricId, String>,
+    train: BTreeMap<String, Mean>,
+    valid: BTreeMap<String, Mean>,
+    epoch: usize,
+    epochs: usize,
+    start: Option<Instant>,
+    has_validation: bool,
+    csv_path: PathBuf,
+    rows: Vec<String>,
+}
+
+impl EpochRenderer {
+    /// Logs to `csv_path`, keeping the rows of epochs before `first_epoch` (from a resumed run).
+    pub fn new(csv_path: PathBuf, first_epoch: usize, has_validation: bool, tui: Option<Box<dyn MetricsRenderer>>) -> Self {
+        let rows = std::fs::read_to_string(&csv_path)
+            .map(|text| {
+                text.lines()
+                    .skip(1)
+                    .filter(|l| l.split(',').next().and_then(|e| e.parse::<usize>().ok()).is_some_and(|e| e < first_epoch))
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            tui,
+            names: HashMap::new(),
+            train: BTreeMap::new(),
+            valid: BTreeMap::new(),
+            epoch: first_epoch,
+            epochs: 0,
+            start: None,
+            has_validation,
+            csv_path,
+            rows,
+        }
+    }
+
+    fn record(&mut self, valid: bool, state: &MetricState) {
+        if let MetricState::Numeric(entry, value) = state {
+            let name = self.names.get(&entry.metric_id).cloned().unwrap_or_default();
+            let split = if valid { &mut self.valid } else { &mut self.train };
+            split.entry(name).or_default().add(value.clone());
+        }
+    }
+
+    fn end_epoch(&mut self) {
+        let seconds = self.start.take().map(|t| t.elapsed().as_secs_f64()).unwrap_or(f64::NAN);
+        let get = |m: &BTreeMap<String, Mean>, k: &str| m.get(k).copied().unwrap_or_default();
+        let (t, v) = (&self.train, &self.valid);
+        let values = [
+            get(t, "loss").mean(),
+            get(t, "loss_64").mean(),
+            get(t, "loss_32").mean(),
+            get(v, "loss").mean(),
+            get(v, "loss_64").mean(),
+            get(v, "loss_32").mean(),
+            get(v, "ema_loss").mean(),
+            get(t, "lr").last,
+            get(t, "images_per_s").last,
+            seconds,
+        ];
+        let mut row = self.epoch.to_string();
+        for x in values {
+            row.push_str(&format!(",{x:.6e}"));
+        }
+        self.rows.push(row);
+        let mut text = CSV_COLUMNS.join(",");
+        text.push('\n');
+        for r in &self.rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        if let Err(e) = lift_core::io::write_atomic(&self.csv_path, text.as_bytes()) {
+            eprintln!("warning: {e:#}");
+        }
+        if self.tui.is_none() {
+            println!(
+                "epoch {:>3}/{}  loss {:.4e} (64: {:.4e}, 32: {:.4e})  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
+                self.epoch, self.epochs, values[0], values[1], values[2], values[3], values[6], values[7], values[8], seconds
+            );
+        }
+        self.train.clear();
+        self.valid.clear();
+    }
+}
+
+fn epoch_done(item: &TrainingProgress) -> bool {
+    item.progress.as_ref().is_some_and(|p| p.items_processed >= p.items_total)
+}
+
+impl MetricsRendererTraining for EpochRenderer {
+    fn update_train(&mut self, state: MetricState) {
+        self.record(false, &state);
+        if let Some(tui) = &mut self.tui {
+            tui.update_train(state);
+        }
+    }
+
+    fn update_valid(&mut self, state: MetricState) {
+        self.record(true, &state);
+        if let Some(tui) = &mut self.tui {
+            tui.update_valid(state);
+        }
+    }
+
+    fn render_train(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
+        self.epoch = item.global_progress.items_processed;
+        self.epochs = item.global_progress.items_total;
+        self.start.get_or_insert_with(Instant::now);
+        let done = epoch_done(&item);
+        if let Some(tui) = &mut self.tui {
+            tui.render_train(item, indicators);
+        }
+        if done && !self.has_validation {
+            self.end_epoch();
+        }
+    }
+
+    fn render_valid(&mut self, item: TrainingProgress, indicators: Vec<ProgressType>) {
+        let done = epoch_done(&item);
+        if let Some(tui) = &mut self.tui {
+            tui.render_valid(item, indicators);
+        }
+        if done {
+            self.end_epoch();
+        }
+    }
+
+    fn on_train_end(&mut self, summary: Option<LearnerSummary>) -> Result<(), Box<dyn core::error::Error>> {
+        match &mut self.tui {
+            Some(tui) => tui.on_train_end(summary),
+            None => Ok(()),
+        }
+    }
+}
+
+impl MetricsRendererEvaluation for EpochRenderer {
+    fn update_test(&mut self, name: EvaluationName, state: MetricState) {
+        if let Some(tui) = &mut self.tui {
+            tui.update_test(name, state);
+        }
+    }
+
+    fn render_test(&mut self, item: EvaluationProgress, indicators: Vec<ProgressType>) {
+        if let Some(tui) = &mut self.tui {
+            tui.render_test(item, indicators);
+        }
+    }
+}
+
+impl MetricsRenderer for EpochRenderer {
+    fn manual_close(&mut self) {
+        if let Some(tui) = &mut self.tui {
+            tui.manual_close();
+        }
+    }
+
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        self.names.insert(definition.metric_id.clone(), definition.name.clone());
+        if let Some(tui) = &mut self.tui {
+            tui.register_metric(definition);
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! A training run: run folder, resume, Learner setup, final weights.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use burn::module::AutodiffModule;
+use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::optim::lr_scheduler::LrScheduler;
+use burn::optim::AdamWConfig;
+use burn::record::Recorder;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::train::checkpoint::KeepLastNCheckpoints;
+use burn::train::renderer::tui::TuiMetricsRendererWrapper;
+use burn::train::{Interrupter, Learner, SupervisedTraining};
+use lift_core::checkpoint::{save_module, ModelKind};
+use lift_core::config::{LiftConfig, LrSchedule, ModelConfig};
+use lift_core::run::{git_commit, DatasetInfo, RunDir, RunInfo, Weights};
+use lift_core::{run_on, BackendTask, BaselineUNet, DeviceSpec, LiftUNet, NoiseSchedule};
+
+use crate::batch::{EpochLoader, NoiseSource};
+use crate::data::ImageSet;
+use crate::metrics::{ImagesPerSecond, LossMetric, LrMetric};
+use crate::recorder::AtomicRecorder;
+use crate::step::{Denoiser, Diffusion, StepStats};
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dashboard {
+    /// The TUI when stdout is a terminal, otherwise one line per epoch.
+    #[default]
+    Auto,
+    /// Always one line per epoch.
+    Quiet,
+}
+
+/// Everything `lift-train` needs.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub config: LiftConfig,
+    pub model: ModelKind,
+    pub data: PathBuf,
+    pub out: PathBuf,
+    pub device: DeviceSpec,
+    pub resume: bool,
+    pub skip_bad_images: bool,
+    pub dashboard: Dashboard,
+}
+
+/// Trains (or resumes) a run; returns its final `run.json`.
+pub fn train(opts: TrainOptions) -> Result<RunInfo> {
+    let run = RunDir(opts.out.clone());
+    let images = Arc::new(ImageSet::load(&opts.data, opts.config.model.resolution, opts.skip_bad_images)?);
+    let completed = prepare_run_dir(&run, &opts)?;
+    let (train_idx, valid_idx) = images.split(opts.config.train.validation_fraction, opts.config.train.seed);
+    let mut info = RunInfo {
+        model: opts.model,
+        parameters: 0,
+        dataset: DatasetInfo {
+            path: opts.data.clone(),
+            images: images.len(),
+            skipped: images.skipped.len(),
+            train_images: train_idx.len(),
+            valid_images: valid_idx.len(),
+        },
+        git_commit: git_commit(),
+        device: opts.device.to_string(),
+        epochs_planned: opts.config.train.epochs,
+        epochs_completed: completed,
+        train_seconds: previous_seconds(&run),
+    };
+    lift_core::io::write_json(&run.info(), &info)?;
+    if !images.skipped.is_empty() {
+        eprintln!("skipped {} unreadable images (see warnings above)", images.skipped.len());
+    }
+    println!(
+        "training {} on {} images ({} train / {} valid) from {} → {}",
+        opts.model,
+        images.len(),
+        train_idx.len(),
+        valid_idx.len(),
+        opts.data.display(),
+        opts.out.display()
+    );
+    let start = Instant::now();
+    let task = TrainTask { opts: opts.clone(), images, train_idx, valid_idx, first_epoch: completed + 1 };
+    let outcome = run_on(opts.device, task)??;
+    info.parameters = outcome.parameters;
+    info.train_seconds += start.elapsed().as_secs_f64();
+    info.epochs_completed = outcome.epochs_completed;
+    lift_core::io::write_json(&run.info(), &info)?;
+    if let Some(reason) = outcome.stopped {
+        bail!(
+            "training stopped: {reason}. The last complete checkpoint (epoch {}) is kept in {}",
+            outcome.epochs_completed,
+            run.checkpoints().display()
+        );
+    }
+    Ok(info)
+}
+
+fn previous_seconds(run: &RunDir) -> f64 {
+    lift_core::io::read_json::<RunInfo>(&run.info()).map(|i| i.train_seconds).unwrap_or(0.0)
+}
+
+/// Checks the folder against the options; returns the number of epochs already completed.
+fn prepare_run_dir(run: &RunDir, opts: &TrainOptions) -> Result<usize> {
+    let completed = last_complete_checkpoint(&run.checkpoints());
+    if run.config().exists() {
+        let saved = LiftConfig::load(&run.config())?;
+        if !opts.resume && completed > 0 {
+            bail!(
+                "{} already holds a run with {completed} completed epochs: pass --resume to continue it, \
+                 or choose another --out",
+                run.0.display()
+            );
+        }
+        if opts.resume {
+            let same = |a: &LiftConfig| (a.model.clone(), a.schedule.clone(), a.sample.clone());
+            let mut a = saved.train.clone();
+            let mut b = opts.config.train.clone();
+            (a.epochs, b.epochs) = (0, 0);
+            if same(&saved) != same(&opts.config) || a != b {
+                bail!(
+                    "cannot resume {}: its checkpoints were trained with another configuration ({}); \
+                     only train.epochs may change on --resume",
+                    run.0.display(),
+                    run.config().display()
+                );
+            }
+            if let Ok(info) = lift_core::io::read_json::<RunInfo>(&run.info()) {
+                if info.model != opts.model {
+                    bail!("cannot resume {}: it trains the {} model, not {}", run.0.display(), info.model, opts.model);
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(&run.0).with_context(|| format!("cannot create run folder {}", run.0.display()))?;
+    lift_core::io::write_atomic(&run.config(), opts.config.to_toml().as_bytes())?;
+    Ok(if opts.resume { completed } else { 0 })
+}
+
+/// The largest epoch whose model, optimiser and scheduler checkpoints all exist (0 if none).
+pub fn last_complete_checkpoint(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("model-")?.strip_suffix(".mpk")?.parse::<usize>().ok()
+        })
+        .filter(|n| ["optim", "scheduler"].iter().all(|p| dir.join(format!("{p}-{n}.mpk")).exists()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The LIFT network a run with `seed` starts from.
+pub fn initial_lift<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> LiftUNet<B> {
+    B::seed(device, seed);
+    LiftUNet::new(config, device)
+}
+
+/// The baseline network a run with `seed` starts from.
+pub fn initial_baseline<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> BaselineUNet<B> {
+    B::seed(device, seed);
+    BaselineUNet::new(config, device)
+}
+
+struct Outcome {
+    parameters: usize,
+    epochs_completed: usize,
+    stopped: Option<String>,
+}
+
+struct TrainTask {
+    opts: TrainOptions,
+    images: Arc<ImageSet>,
+    train_idx: Vec<usize>,
+    valid_idx: Vec<usize>,
+    first_epoch: usize,
+}
+
+impl BackendTask for TrainTask {
+    type Output = Result<Outcome>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Outcome> {
+        let (config, seed) = (self.opts.config.model.clone(), self.opts.config.train.seed);
+        match self.opts.model {
+            ModelKind::Lift => self.with_schedule::<B, _>(initial_lift::<B>(&config, seed, &device), device),
+            ModelKind::Baseline => self.with_schedule::<B, _>(initial_baseline::<B>(&config, seed, &device), device),
+        }
+    }
+}
+
+impl TrainTask {
+    fn batches_per_epoch(&self) -> usize {
+        let t = &self.opts.config.train;
+        let n = self.train_idx.len().div_ceil(t.batch_size);
+        if t.max_batches_per_epoch > 0 {
+            n.min(t.max_batches_per_epoch)
+        } else {
+            n
+        }
+    }
+
+    fn with_schedule<B, M>(self, net: M, device: B::Device) -> Result<Outcome>
+    where
+        B: AutodiffBackend,
+        M: Denoiser<B> + AutodiffModule<B> + std::fmt::Display + 'static,
+        M::InnerModule: Denoiser<B::InnerBackend>,
+    {
+        let t = &self.opts.config.train;
+        match t.lr_schedule {
+            LrSchedule::Constant => {
+                let lr = t.lr;
+                self.launch::<B, M, _>(net, lr, device)
+            }
+            LrSchedule::Cosine => {
+                let iterations = (t.epochs * self.batches_per_epoch()).max(1);
+                let cosine = CosineAnnealingLrSchedulerConfig::new(t.lr, iterations)
+                    .init()
+                    .map_err(|e| anyhow::anyhow!("train.lr: {e}"))?;
+                self.launch::<B, M, _>(net, cosine, device)
+            }
+        }
+    }
+
+    fn launch<B, M, LR>(self, net: M, lr: LR, device: B::Device) -> Result<Outcome>
+    where
+        B: AutodiffBackend,
+        M: Denoiser<B> + AutodiffModule<B> + std::fmt::Display + 'static,
+        M::InnerModule: Denoiser<B::InnerBackend>,
+        LR: LrScheduler + 'static,
+    {
+        let opts = &self.opts;
+        let t = &opts.config.train;
+        let run = RunDir(opts.out.clone());
+        let parameters = burn::module::Module::num_params(&net);
+        let model = Diffusion::<B, M>::new(net, t.ema_decay, t.grad_clip);
+        let epochs = t.epochs;
+        let resumed = self.first_epoch - 1;
+        if resumed >= epochs {
+            // Nothing left to train: make sure the final weights exist.
+            let model = load_checkpoint(model, &run, resumed, &device)?;
+            export_weights::<B, M>(model.valid(), &run)?;
+            return Ok(Outcome { parameters, epochs_completed: resumed, stopped: None });
+        }
+        let source = Arc::new(NoiseSource {
+            images: self.images.clone(),
+            schedule: NoiseSchedule::new(opts.config.schedule.kind, opts.config.schedule.timesteps),
+        });
+        let train = EpochLoader::<B>::train(
+            source.clone(),
+            self.train_idx.clone(),
+            t.batch_size,
+            t.max_batches_per_epoch,
+            t.seed,
+            self.first_epoch,
+            device.clone(),
+        );
+        let valid = EpochLoader::<B::InnerBackend>::valid(source, self.valid_idx.clone(), t.batch_size, t.seed, device.clone());
+        let interrupter = Interrupter::new();
+        let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> =
+            (opts.dashboard == Dashboard::Auto && std::io::stdout().is_terminal())
+                .then(|| Box::new(TuiMetricsRendererWrapper::new(interrupter.clone(), (resumed > 0).then_some(resumed))) as _);
+        let renderer = crate::renderer::EpochRenderer::new(run.metrics(), self.first_epoch, !self.valid_idx.is_empty(), tui);
+        let lift = opts.model == ModelKind::Lift;
+        let pick_64: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_64);
+        let pick_32: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_32);
+        let mut training = SupervisedTraining::new(&opts.out, Arc::new(train), Arc::new(valid))
+            .num_epochs(epochs)
+            .metric_train_numeric(LossMetric::new("loss", |s| Some(s.loss)).stop_on_non_finite(interrupter.clone()))
+            .metric_train_numeric(LossMetric::new("loss_64", pick_64))
+            .metric_train_numeric(LrMetric::new())
+            .metric_train_numeric(ImagesPerSecond::new())
+            .metric_valid_numeric(LossMetric::new("loss", |s| Some(s.loss)))
+            .metric_valid_numeric(LossMetric::new("loss_64", pick_64))
+            .metric_valid_numeric(LossMetric::new("ema_loss", |s| s.ema_loss))
+            .with_file_checkpointer(AtomicRecorder)
+            .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+            .with_interrupter(interrupter.clone())
+            .with_application_logger(None)
+            .renderer(renderer);
+        if lift {
+            training = training
+                .metric_train_numeric(LossMetric::new("loss_32", pick_32))
+                .metric_valid_numeric(LossMetric::new("loss_32", pick_32));
+        }
+        if resumed > 0 {
+            training = training.checkpoint(resumed);
+        }
+        let optim = AdamWConfig::new()
+            .with_weight_decay(t.weight_decay as f32)
+            .with_epsilon(1e-8) // PyTorch's default; Burn's is 1e-5
+            .init();
+        let result = training.launch(Learner::new(model, optim, lr));
+        let completed = last_complete_checkpoint(&run.checkpoints());
+        if let Some(reason) = interrupter.get_message() {
+            return Ok(Outcome { parameters, epochs_completed: completed, stopped: Some(reason) });
+        }
+        export_weights::<B, M>(result.model, &run)?;
+        Ok(Outcome { parameters, epochs_completed: epochs, stopped: None })
+    }
+}
+
+fn load_checkpoint<B, M>(model: Diffusion<B, M>, run: &RunDir, epoch: usize, device: &B::Device) -> Result<Diffusion<B, M>>
+where
+    B: AutodiffBackend,
+    M: Denoiser<B> + AutodiffModule<B>,
+    M::InnerModule: Denoiser<B::InnerBackend>,
+{
+    let path = run.checkpoints().join(format!("model-{epoch}.mpk"));
+    let record = Recorder::<B>::load(&AtomicRecorder, path.clone(), device)
+        .map_err(|e| anyhow::anyhow!("cannot load checkpoint {}: {e:?}", path.display()))?;
+    Ok(burn::module::Module::load_record(model, record))
+}
+
+fn export_weights<B, M>(model: Diffusion<B::InnerBackend, M::InnerModule>, run: &RunDir) -> Result<()>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    M::InnerModule: Denoiser<B::InnerBackend>,
+{
+    save_module(model.net, &run.weights(Weights::Raw))?;
+    save_module(model.ema, &run.weights(Weights::Ema))
+}
