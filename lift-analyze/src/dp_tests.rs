@@ -1,0 +1,172 @@
+//! Hand-made heatmaps for the path searches.
+
+use super::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn map(n: usize, mut f: impl FnMut(usize, usize) -> f64) -> Vec<Vec<f64>> {
+    (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect()
+}
+
+fn lambdas(n: usize) -> Vec<f64> {
+    (0..n).map(|k| -4.0 + 9.0 * k as f64 / (n - 1) as f64).collect()
+}
+
+fn is_valid(path: &[(usize, usize)], n: usize, steps: usize, jump: usize) -> bool {
+    path.len() == steps + 1
+        && path[0] == (0, 0)
+        && *path.last().unwrap() == (n - 1, n - 1)
+        && path.windows(2).all(|w| {
+            let (di, dj) = (w[1].0 as i64 - w[0].0 as i64, w[1].1 as i64 - w[0].1 as i64);
+            di >= 0 && dj >= 0 && di + dj > 0 && di <= jump as i64 && dj <= jump as i64
+        })
+}
+
+#[test]
+fn zero_error_gives_a_feasible_18_step_path() {
+    let z = map(30, |_, _| 0.0);
+    let l = lambdas(30);
+    let c = CostMap { e64: &z, e32: &z, log_snr: &l, kind: CostKind::Total };
+    let p = cheapest_path_with_retry(&c, 18, 5).unwrap();
+    assert!(is_valid(&p.cells, 30, 18, 5), "{:?}", p.cells);
+    assert_eq!((p.cost, p.max_jump), (0.0, 5));
+}
+
+#[test]
+fn symmetric_map_costs_the_same_as_its_mirror() {
+    // Symmetric in the two axes: e₃₂[i][j] = e₆₄[j][i]. Swapping the scales maps every path onto
+    // its mirror at equal cost, so the cheapest path's mirror is also cheapest.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let n = 12;
+    let a = map(n, |_, _| rng.random::<f64>());
+    let b: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| a[j][i]).collect()).collect();
+    let l = lambdas(n);
+    let c = CostMap { e64: &a, e32: &b, log_snr: &l, kind: CostKind::Total };
+    let p = cheapest_path(&c, 8, 3).unwrap();
+    let mirrored: Vec<_> = p.cells.iter().map(|&(i, j)| (j, i)).collect();
+    assert!((c.path_cost(&mirrored) - p.cost).abs() < 1e-12, "{} vs {}", c.path_cost(&mirrored), p.cost);
+    // An asymmetric map breaks the equality (the test can fail).
+    let c2 = CostMap { e64: &a, e32: &a, log_snr: &l, kind: CostKind::Total };
+    let p2 = cheapest_path(&c2, 8, 3).unwrap();
+    let m2: Vec<_> = p2.cells.iter().map(|&(i, j)| (j, i)).collect();
+    assert!((c2.path_cost(&m2) - p2.cost).abs() > 1e-9);
+}
+
+#[test]
+fn a_cheap_corridor_is_followed() {
+    // Everything costs 100 except column 0 and the last row: the path must run down column 0,
+    // then along the last row.
+    let n = 10;
+    let e = map(n, |i, j| if j == 0 || i == n - 1 { 0.0 } else { 100.0 });
+    let z = map(n, |_, _| 0.0);
+    let l = lambdas(n);
+    let c = CostMap { e64: &e, e32: &z, log_snr: &l, kind: CostKind::Fine };
+    let p = cheapest_path(&c, 6, 5).unwrap();
+    assert_eq!(p.cost, 0.0, "{:?}", p.cells);
+    assert!(p.cells.iter().all(|&(i, j)| j == 0 || i == n - 1), "{:?}", p.cells);
+}
+
+#[test]
+fn unreachable_step_count_triggers_the_retry_rule() {
+    // 30×30 needs 29 cells per axis; 3 steps with jumps of 5 reach only 15: 5 → 7 → … → 11.
+    let z = map(30, |_, _| 1.0);
+    let l = lambdas(30);
+    let c = CostMap { e64: &z, e32: &z, log_snr: &l, kind: CostKind::Total };
+    assert!(cheapest_path(&c, 3, 5).is_none());
+    let p = cheapest_path_with_retry(&c, 3, 5).unwrap();
+    assert_eq!(p.max_jump, 11);
+    assert!(is_valid(&p.cells, 30, 3, 11));
+    assert!(cheapest_path_with_retry(&c, 59, 5).is_err(), "59 steps cannot fit in 58 cell moves");
+}
+
+fn exhaustive(c: &CostMap, steps: usize, jump: usize) -> f64 {
+    fn go(c: &CostMap, at: (usize, usize), left: usize, jump: usize) -> f64 {
+        let n = c.n();
+        if left == 0 {
+            return if at == (n - 1, n - 1) { 0.0 } else { f64::INFINITY };
+        }
+        let mut best = f64::INFINITY;
+        for di in 0..=jump.min(n - 1 - at.0) {
+            for dj in 0..=jump.min(n - 1 - at.1) {
+                if di + dj > 0 {
+                    let to = (at.0 + di, at.1 + dj);
+                    best = best.min(c.step(at, to) + go(c, to, left - 1, jump));
+                }
+            }
+        }
+        best
+    }
+    go(c, (0, 0), steps, jump)
+}
+
+#[test]
+fn dp_equals_exhaustive_search() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for (n, steps, jump) in [(6, 4, 5), (6, 4, 2), (5, 6, 1), (6, 3, 3)] {
+        let a = map(n, |_, _| rng.random::<f64>());
+        let b = map(n, |_, _| rng.random::<f64>());
+        let l: Vec<f64> = {
+            let mut v: Vec<f64> = (0..n).map(|_| rng.random::<f64>() * 10.0 - 5.0).collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        for kind in [CostKind::Fine, CostKind::Total] {
+            let c = CostMap { e64: &a, e32: &b, log_snr: &l, kind };
+            let brute = exhaustive(&c, steps, jump);
+            match cheapest_path(&c, steps, jump) {
+                Some(p) => {
+                    assert!((p.cost - brute).abs() < 1e-12, "{n} {steps} {jump}: {} vs {brute}", p.cost);
+                    assert!((c.path_cost(&p.cells) - p.cost).abs() < 1e-12);
+                    assert!(is_valid(&p.cells, n, steps, jump));
+                }
+                None => assert!(brute.is_infinite()),
+            }
+        }
+    }
+    // On a 30×30 random map the returned path is valid and costs what the DP claims.
+    let a = map(30, |_, _| rng.random::<f64>());
+    let l = lambdas(30);
+    let c = CostMap { e64: &a, e32: &a, log_snr: &l, kind: CostKind::Total };
+    let p = cheapest_path(&c, 18, 5).unwrap();
+    assert!(is_valid(&p.cells, 30, 18, 5));
+    assert!((c.path_cost(&p.cells) - p.cost).abs() < 1e-9);
+}
+
+#[test]
+fn column_maps_are_monotone_and_the_dp_one_is_optimal() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let n = 7;
+    let a = map(n, |_, _| rng.random::<f64>());
+    let l = lambdas(n);
+    let c = CostMap { e64: &a, e32: &a, log_snr: &l, kind: CostKind::Fine };
+    let dp = column_map(&c, false);
+    let greedy = column_map(&c, true);
+    for cols in [&dp, &greedy] {
+        assert!(cols.windows(2).all(|w| w[0] <= w[1]), "{cols:?}");
+    }
+    assert_eq!((dp[0], dp[n - 1]), (0, n - 1));
+    assert_eq!((greedy[0], greedy[n - 1]), (0, n - 1));
+    let total = |cols: &[usize]| cols.iter().enumerate().map(|(i, &j)| a[i][j]).sum::<f64>();
+    // Exhaustive over all non-decreasing maps of 7 rows into 7 columns from (0,0) to (6,6).
+    fn best(a: &[Vec<f64>], i: usize, lo: usize) -> f64 {
+        let n = a.len();
+        if i == n {
+            return 0.0;
+        }
+        let cols: Vec<usize> = match i {
+            0 => vec![0],
+            _ if i == n - 1 => vec![n - 1],
+            _ => (lo..n).collect(),
+        };
+        cols.into_iter().map(|j| a[i][j] + best(a, i + 1, j)).fold(f64::INFINITY, f64::min)
+    }
+    assert!((total(&dp) - best(&a, 0, 0)).abs() < 1e-12);
+    assert!(total(&greedy) >= total(&dp) - 1e-12);
+}
+
+#[test]
+fn diagonal_path_has_n_steps_when_the_grid_allows() {
+    let p = diagonal_path(30, 18);
+    assert_eq!(p.len(), 19);
+    assert_eq!((p[0], p[18]), ((0, 0), (29, 29)));
+}

@@ -1,0 +1,9 @@
+//! Figures drawn in Rust (PNG): heatmaps with paths, bar charts, sample grids.
+
+pub mod bars;
+pub mod canvas;
+pub mod heatmap_figure;
+
+pub use bars::{bar_chart, Group};
+pub use canvas::Canvas;
+pub use heatmap_figure::{heatmap_figure, Overlay};

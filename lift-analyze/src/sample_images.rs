@@ -1,0 +1,62 @@
+//! Clean images for analysis, drawn from a run's training split, and seeded re-noising.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use lift_core::LiftConfig;
+use lift_train::batch::average_2x2;
+use lift_train::data::ImageSet;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+/// Clean images at both scales.
+pub struct Images<B: Backend> {
+    /// `[n, 3, res, res]` in [−1, 1].
+    pub x64: Tensor<B, 4>,
+    /// `[n, 3, res/2, res/2]`, the 2×2 average of `x64`.
+    pub x32: Tensor<B, 4>,
+}
+
+/// `count` images of the training split a run with `config` used, chosen by `seed`.
+pub fn training_images<B: Backend>(data: &Path, config: &LiftConfig, count: usize, seed: u64, device: &B::Device) -> Result<Images<B>> {
+    let set = ImageSet::load(data, config.model.resolution, true)?;
+    let (mut train, _) = set.split(config.train.validation_fraction, config.train.seed);
+    if train.len() < count {
+        bail!("{} has {} training images; {count} were asked for", data.display(), train.len());
+    }
+    train.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    Ok(images_at(&set, &train[..count], device))
+}
+
+/// The images at `indices` as tensors.
+pub fn images_at<B: Backend>(set: &ImageSet, indices: &[usize], device: &B::Device) -> Images<B> {
+    let r = set.resolution;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for &i in indices {
+        let chw = set.chw(i);
+        b.extend(average_2x2(&chw, r));
+        a.extend(chw);
+    }
+    let n = indices.len();
+    Images {
+        x64: Tensor::from_data(TensorData::new(a, [n, 3, r, r]), device),
+        x32: Tensor::from_data(TensorData::new(b, [n, 3, r / 2, r / 2]), device),
+    }
+}
+
+/// Standard normal noise of `shape`, from `seed`, drawn on the host (backend-independent).
+pub fn gaussian<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) -> Tensor<B, 4> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let v: Vec<f32> = (0..shape.iter().product()).map(|_| rng.sample(StandardNormal)).collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// √ᾱ·x₀ + √(1−ᾱ)·ε with ε from `seed`.
+pub fn noised<B: Backend>(x0: Tensor<B, 4>, alpha_bar: f64, seed: u64) -> Tensor<B, 4> {
+    let eps = gaussian::<B>(x0.dims(), seed, &x0.device());
+    x0.mul_scalar(alpha_bar.sqrt()) + eps.mul_scalar((1.0 - alpha_bar).sqrt())
+}

@@ -1,0 +1,63 @@
+//! The two Jacobian estimators on the tiny LIFT model agree.
+
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Tensor};
+use lift_analyze::grid::{Grid, GridSpec};
+use lift_analyze::heatmap::{estimate_cell, Analysed};
+use lift_analyze::jacobian::{Estimator, DEFAULT_FD_STEP};
+use lift_analyze::sample_images::Images;
+use lift_core::{LiftConfig, LiftUNet, NoiseSchedule};
+
+type A = Autodiff<Flex>;
+
+#[test]
+fn vjp_and_finite_differences_agree_on_the_tiny_model() {
+    let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
+    let dev = Default::default();
+    A::seed(&dev, 1);
+    let model = Analysed::new(LiftUNet::<A>::new(&config.model, &dev));
+    let r = config.model.resolution;
+    let x64 = Tensor::<Flex, 4>::random([8, 3, r, r], Distribution::Uniform(-1.0, 1.0), &dev);
+    let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
+    let grid = Grid::new(GridSpec::TLinspace { points: 10 }, &NoiseSchedule::reference()).unwrap();
+    let fd = Estimator::FiniteDifference { h: DEFAULT_FD_STEP };
+    for cell in [(2, 2), (4, 8), (8, 1)] {
+        // Same points, independent probes: the estimates agree within their combined standard error.
+        let v = estimate_cell(&model, &x0, &grid, cell, 4, (7, 100), Estimator::Vjp, 64);
+        let f = estimate_cell(&model, &x0, &grid, cell, 4, (7, 200), fd, 64);
+        for (name, a, b) in [("64", v.error_64, f.error_64), ("32", v.error_32, f.error_32)] {
+            let combined = (a.se.powi(2) + b.se.powi(2)).sqrt();
+            assert!(a.mean > 0.0 && b.mean > 0.0);
+            assert!((a.mean - b.mean).abs() <= 3.0 * combined, "{cell:?} scale {name}: vjp {a:?} fd {b:?}");
+        }
+    }
+}
+
+/// The dot-product test: for any r and s, (Jᵀr)·s from the reverse pass equals r·(Js) from
+/// central differences, up to the differences' O(h²) error — a check of the VJP itself, not only
+/// of its expectation.
+#[test]
+fn vjp_is_the_transpose_of_the_finite_difference_jvp() {
+    use lift_analyze::jacobian::rademacher;
+    let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
+    let dev = Default::default();
+    A::seed(&dev, 2);
+    let m = Analysed::new(LiftUNet::<A>::new(&config.model, &dev));
+    let r = config.model.resolution;
+    let x64 = Tensor::<Flex, 4>::random([2, 3, r, r], Distribution::Normal(0.0, 1.0), &dev);
+    let x32 = Tensor::<Flex, 4>::random([2, 3, r / 2, r / 2], Distribution::Normal(0.0, 1.0), &dev);
+    let (t64, t32) = (Tensor::<Flex, 1>::from_floats([700.0, 300.0], &dev), Tensor::<Flex, 1>::from_floats([200.0, 900.0], &dev));
+    let (pr, ps) = (rademacher::<Flex>([2, 3, r, r], 1, &dev), rademacher::<Flex>([2, 3, r, r], 2, &dev));
+    // Reverse: g = Jᵀ r for J = ∂ε̂₆₄/∂x₆₄.
+    let x = Tensor::<A, 4>::from_inner(x64.clone()).require_grad();
+    let y = m.model.forward(x.clone(), Tensor::from_inner(x32.clone()), Tensor::from_inner(t64.clone()), Tensor::from_inner(t32.clone())).0;
+    let grads = (y * Tensor::from_inner(pr.clone())).sum().backward();
+    let reverse: f64 = (x.grad(&grads).unwrap() * ps.clone()).sum().into_scalar() as f64;
+    // Forward by central differences: J s ≈ (f(x + hs) − f(x − hs)) / 2h.
+    let h = DEFAULT_FD_STEP;
+    let f = |x: Tensor<Flex, 4>| m.inner.forward(x, x32.clone(), t64.clone(), t32.clone()).0;
+    let js = (f(x64.clone() + ps.clone().mul_scalar(h)) - f(x64 - ps.mul_scalar(h))).div_scalar(2.0 * h);
+    let forward: f64 = (js * pr).sum().into_scalar() as f64;
+    assert!(reverse.abs() > 1.0 && (reverse - forward).abs() <= 2e-3 * reverse.abs(), "Jᵀr·s = {reverse}, r·Js = {forward}");
+}
