@@ -12,3 +12,4 @@ pub mod paths;
 pub mod plot;
 pub mod mse_test;
 pub mod cli;
+pub mod fid;

