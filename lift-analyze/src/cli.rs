@@ -5,9 +5,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lift_core::run::Weights;
-use lift_core::{run_on, DeviceSpec, LiftConfig, NoiseSchedule, PathFile};
+use lift_core::{run_on, DeviceSpec, LiftConfig, NoiseSchedule, PathFile, TimestepRule};
 
+use crate::evaluate::{evaluate, EvaluateJob};
+use crate::fid::{frechet_distance, FeatureJob, Resize};
+use crate::generate::{sample_grid, GenerateJob, PathChoice};
 use crate::grid::GridSpec;
+use crate::images::folder_planes;
+use crate::swd::swd;
 use crate::heatmap::{Heatmap, HeatmapJob};
 use crate::inspect;
 use crate::jacobian::Estimator;
@@ -51,6 +56,123 @@ pub enum Command {
     Plot(PlotArgs),
     /// MSE tests 1, 2a and 2b of the write-up.
     MseTest(MseArgs),
+    /// DDIM samples along a path (PNG, 16 bits per channel), resumable.
+    Generate(GenerateArgs),
+    /// FID between two image folders (or saved statistics), as pytorch-fid computes it.
+    Fid(FidArgs),
+    /// Sliced Wasserstein distance on Laplacian-pyramid patches (Karras et al. 2018).
+    Swd(SwdArgs),
+    /// Samples, FID and SWD for every model, path strategy, protocol and seed; results table.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// Run folders (LIFT and/or baseline).
+    #[arg(long, num_args = 1.., required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Heatmap of the LIFT run (adds the DP-64 and DP-Total strategies).
+    #[arg(long)]
+    pub heatmap: Option<PathBuf>,
+    /// Real images.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub real: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Generated images per (strategy, protocol, seed).
+    #[arg(long, default_value_t = 1000)]
+    pub num_images: usize,
+    /// Real images compared against (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub real_images: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    #[arg(long, value_delimiter = ',', default_value = "reference,fair")]
+    pub protocols: Vec<TimestepRule>,
+    #[arg(long, default_value_t = 18)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 5)]
+    pub max_jump: usize,
+    #[arg(long, default_value = "bicubic")]
+    pub resize: Resize,
+    #[arg(long, default_value = crate::fid::DEFAULT_WEIGHTS)]
+    pub inception: PathBuf,
+    #[arg(long, default_value = "ema")]
+    pub weights: Weights,
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceSpec,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Run folder written by lift-train.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// ema or raw.
+    #[arg(long, default_value = "ema")]
+    pub weights: Weights,
+    /// baseline, diagonal, or a path file from `dp`.
+    #[arg(long)]
+    pub path: PathChoice,
+    #[arg(long)]
+    pub num_images: usize,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// "N steps" (reference: every multiple of 1000 div N, N + 1 evaluations; fair: exactly N).
+    #[arg(long, default_value_t = 18)]
+    pub steps: usize,
+    /// reference (the original's step counts and starts) or fair (equal evaluations and start).
+    #[arg(long, default_value = "reference")]
+    pub protocol: TimestepRule,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write an 8×8 sample grid here.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceSpec,
+}
+
+#[derive(Args)]
+pub struct FidArgs {
+    /// Folder of real images, or a .fidstats file saved by --save-stats.
+    #[arg(long)]
+    pub real: PathBuf,
+    /// Folder of generated images.
+    #[arg(long)]
+    pub fake: PathBuf,
+    /// bicubic (clamped; the LIFT original) or bilinear (pytorch-fid's command line).
+    #[arg(long, default_value = "bicubic")]
+    pub resize: Resize,
+    /// Save the real images' statistics here.
+    #[arg(long)]
+    pub save_stats: Option<PathBuf>,
+    /// Compare at this resolution [default: the generated images' size].
+    #[arg(long)]
+    pub resolution: Option<usize>,
+    #[arg(long, default_value = crate::fid::DEFAULT_WEIGHTS)]
+    pub inception: PathBuf,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceSpec,
+}
+
+#[derive(Args)]
+pub struct SwdArgs {
+    #[arg(long)]
+    pub real: PathBuf,
+    #[arg(long)]
+    pub fake: PathBuf,
+    /// Most images per set.
+    #[arg(long, default_value_t = 8192)]
+    pub max_images: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Options shared by commands that load a trained run.
@@ -228,6 +350,82 @@ pub fn run(cli: Cli) -> Result<()> {
             lift_core::io::write_atomic(&a.out.join("mse.md"), report.markdown().as_bytes())?;
             report.chart().save(&a.out.join("mse.png"))?;
             print!("{}", report.markdown());
+        }
+        Command::Generate(a) => {
+            let job = GenerateJob {
+                checkpoint: a.checkpoint,
+                weights: a.weights,
+                path: a.path,
+                num_images: a.num_images,
+                out: a.out.clone(),
+                steps: a.steps,
+                protocol: a.protocol,
+                batch: a.batch,
+                seed: a.seed,
+            };
+            let report = run_on(a.device, job)??;
+            println!(
+                "{} model evaluations per image; generated {} ({} already there) in {:.1} s ({:.2} images/s) → {}",
+                report.evaluations,
+                report.generated,
+                report.already_there,
+                report.seconds,
+                report.images_per_s,
+                a.out.display()
+            );
+            if let Some(grid) = a.grid {
+                sample_grid(&a.out, &grid, 64)?;
+            }
+        }
+        Command::Fid(a) => {
+            let resolution = match a.resolution {
+                Some(r) => r,
+                None => crate::fid::folder_resolution(&a.fake)?,
+            };
+            let job = FeatureJob { weights: a.inception, files: vec![], resolution, resize: a.resize, batch: a.batch, label: "fid".into() };
+            let real = crate::fid::stats_of(&a.real, &job, a.device)?;
+            if let Some(path) = &a.save_stats {
+                real.save(path)?;
+            }
+            let fake = crate::fid::stats_of(&a.fake, &job, a.device)?;
+            for (name, s) in [("real", &real), ("fake", &fake)] {
+                if s.n < crate::fid::DIM {
+                    eprintln!("warning: {name} has {} images, fewer than 2048: FID is biased upwards and not comparable across N", s.n);
+                }
+            }
+            println!("FID: {}", frechet_distance(&real, &fake));
+        }
+        Command::Swd(a) => {
+            let resolution = crate::fid::folder_resolution(&a.fake)?;
+            let real = folder_planes(&a.real, resolution, a.max_images)?;
+            let fake = folder_planes(&a.fake, resolution, a.max_images)?;
+            let report = swd(&real, &fake, a.seed)?;
+            for (r, v) in report.resolutions.iter().zip(&report.swd_x1e3) {
+                println!("SWD x1e3 at {r}x{r}: {v:.3}");
+            }
+            println!("SWD x1e3 (mean over levels, {} images): {:.3}", report.images, report.mean_x1e3);
+        }
+        Command::Evaluate(a) => {
+            let job = EvaluateJob {
+                runs: a.runs,
+                heatmap: a.heatmap,
+                real: a.real,
+                out: a.out.clone(),
+                num_images: a.num_images,
+                real_images: a.real_images,
+                seeds: a.seeds,
+                protocols: a.protocols,
+                steps: a.steps,
+                max_jump: a.max_jump,
+                resize: a.resize,
+                inception: a.inception,
+                weights: a.weights,
+                device: a.device,
+                batch: a.batch,
+            };
+            let rows = evaluate(&job)?;
+            print!("{}", crate::evaluate::results_table(&rows));
+            println!("results: {}", a.out.join("results.json").display());
         }
     }
     Ok(())

@@ -13,3 +13,7 @@ pub mod plot;
 pub mod mse_test;
 pub mod cli;
 pub mod fid;
+pub mod generate;
+pub mod swd;
+pub mod images;
+pub mod evaluate;
