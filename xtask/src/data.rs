@@ -27,8 +27,20 @@ pub const GOOGLE: EmojiPackage = EmojiPackage {
                      (https://github.com/googlei18n/noto-emoji/blob/master/LICENSE).",
 };
 
+/// Twitter's emoji, a second vendor (FID sanity checks compare vendors).
+pub const TWITTER: EmojiPackage = EmojiPackage {
+    vendor: "twitter",
+    version: "16.0.0",
+    sha256: "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
+    images_license: "Twitter images are available under the Creative Commons Attribution 4.0 license \
+                     (https://github.com/jdecked/twemoji/blob/v15.0.2/LICENSE-GRAPHICS).",
+};
+
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
+    /// google (the default data set) or twitter (a second vendor, for FID checks).
+    #[arg(long, default_value = "google")]
+    pub vendor: String,
     /// Where data sets go.
     #[arg(long, default_value = "artifacts/data")]
     pub dir: PathBuf,
@@ -38,7 +50,12 @@ pub struct DataArgs {
 }
 
 pub fn run(args: DataArgs) -> Result<()> {
-    let dir = fetch(&GOOGLE, &args.dir, args.with_skin_tones)?;
+    let package = match args.vendor.as_str() {
+        "google" => &GOOGLE,
+        "twitter" => &TWITTER,
+        other => bail!("unknown vendor '{other}': expected google or twitter"),
+    };
+    let dir = fetch(package, &args.dir, args.with_skin_tones)?;
     println!("data: {}", dir.display());
     Ok(())
 }
