@@ -9,7 +9,8 @@ use lift_core::run::{RunDir, Weights};
 use lift_core::{run_on, DeviceSpec, ModelKind, TimestepRule};
 use serde::{Deserialize, Serialize};
 
-use crate::fid::{frechet_distance, stats_of, FeatureJob, Resize, Stats};
+use crate::fid::frechet::Reference;
+use crate::fid::{stats_of, FeatureJob, Resize, Stats};
 use crate::generate::{GenerateJob, PathChoice};
 use crate::heatmap::Heatmap;
 use crate::images::folder_planes;
@@ -68,7 +69,7 @@ pub fn strategy_label(strategy: &str) -> &'static str {
 }
 
 struct Real {
-    stats: Stats,
+    reference: Reference,
     planes: Planes,
 }
 
@@ -135,7 +136,7 @@ fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
             s
         }
     };
-    Ok(Real { stats, planes: folder_planes(&job.real, resolution, limit)? })
+    Ok(Real { reference: Reference::new(stats), planes: folder_planes(&job.real, resolution, limit)? })
 }
 
 fn feature_job(job: &EvaluateJob, files: Vec<PathBuf>, resolution: usize, label: &str) -> FeatureJob {
@@ -206,7 +207,7 @@ fn evaluate_one(
             let c = SampleMetrics {
                 evaluations: report.evaluations,
                 images: job.num_images,
-                fid: frechet_distance(&real.stats, &fake),
+                fid: real.reference.distance(&fake),
                 swd_x1e3: swd(&real.planes, &planes, seed as u64)?.mean_x1e3,
             };
             lift_core::io::write_json(&metrics, &c)?;
@@ -233,10 +234,13 @@ pub fn mean_std(values: &[f64], decimals: usize) -> String {
 
 /// The write-up's FID table: one row per path strategy, one column pair per protocol.
 pub fn results_table(rows: &[ResultRow]) -> String {
-    let mut protocols: Vec<String> = rows.iter().map(|r| r.protocol.clone()).collect();
-    protocols.dedup();
-    protocols.sort();
-    protocols.dedup();
+    // Protocols in order of first appearance (reference before fair, as evaluated).
+    let mut protocols: Vec<String> = Vec::new();
+    for r in rows {
+        if !protocols.contains(&r.protocol) {
+            protocols.push(r.protocol.clone());
+        }
+    }
     let mut s = String::from("| Model / Path Strategy | Parameters | Epochs |");
     for p in &protocols {
         s.push_str(&format!(" NFE ({p}) | FID ({p}) | SWD×10³ ({p}) |"));

@@ -15,7 +15,7 @@ use lift_train::data::ImageSet;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plot::{bar_chart, Canvas, Group};
 use crate::sample_images::{gaussian, images_at};
@@ -34,7 +34,7 @@ pub struct MseJob {
 }
 
 /// One test's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MseTest {
     pub name: String,
     pub description: String,
@@ -47,7 +47,7 @@ pub struct MseTest {
 }
 
 /// All three tests.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MseReport {
     pub timestep: usize,
     pub samples: usize,

