@@ -3,8 +3,10 @@
 
 `cargo xtask bench` runs it in the same session as the Burn measurements and prints the ratio.
 Usage: torch_peer.py --model lift|baseline --dims 64,128,256,512 --embed 64 --time 256
-                     --batch 8 --mode forward|backward|train|sample --iters 3 [--threads 2]
-Prints one JSON line: {"images_per_s": ..., "median_s": ..., "params": ...}.
+                     --batch 8 --mode forward|backward|train|sample|hutchinson --iters 3 [--threads 2]
+Prints one JSON line: {"rate": ..., "median_s": ..., "params": ...}; the rate is images/s
+(forward, backward = forward+backward, train = AdamW step with global clipping, sample = 19
+evaluations per image) or cells/s (hutchinson: 16 images x 4 probes, one VJP per scale).
 """
 import argparse, json, math, statistics, time
 
@@ -42,7 +44,11 @@ class Attn(nn.Module):
         b, c, hh, ww = x.shape
         q, k, v = self.qkv(self.n(x)).chunk(3, dim=1)
         shape = lambda z: z.reshape(b, self.h, c // self.h, hh * ww).transpose(2, 3)
-        o = F.scaled_dot_product_attention(shape(q), shape(k), shape(v))
+        q, k, v = shape(q), shape(k), shape(v)
+        if hasattr(F, "scaled_dot_product_attention"):  # PyTorch ≥ 2.0 (fused kernels)
+            o = F.scaled_dot_product_attention(q, k, v)
+        else:
+            o = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(q.shape[-1]), dim=-1) @ v
         return x + self.proj(o.transpose(2, 3).reshape(b, c, hh, ww))
 
 
@@ -82,9 +88,9 @@ class UNet(nn.Module):
 
 
 class Lift(nn.Module):
-    def __init__(self, dims, embed, tdim):
+    def __init__(self, dims, embed, tdim, attn_min=128):
         super().__init__()
-        self.net = UNet(dims, 6, 6, embed, tdim, True)
+        self.net = UNet(dims, 6, 6, embed, tdim, True, attn_min=attn_min)
 
     def forward(self, x64, x32, t64, t32):
         up = F.interpolate(x32, scale_factor=2, mode="bilinear", align_corners=False)
@@ -100,7 +106,8 @@ def main():
     p.add_argument("--time", type=int, default=256)
     p.add_argument("--res", type=int, default=64)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--mode", choices=["forward", "backward", "train", "sample"], default="forward")
+    p.add_argument("--mode", choices=["forward", "backward", "train", "sample", "hutchinson"], default="forward")
+    p.add_argument("--attn-min", type=int, default=128)
     p.add_argument("--evals", type=int, default=19, help="model evaluations per sample (mode sample)")
     p.add_argument("--iters", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
@@ -112,9 +119,9 @@ def main():
     dev = torch.device(a.device)
     dims = [int(d) for d in a.dims.split(",")]
     lift = a.model == "lift"
-    model = (Lift(dims, a.embed, a.time) if lift else UNet(dims, 3, 3, a.embed, a.time, False)).to(dev)
+    model = (Lift(dims, a.embed, a.time, a.attn_min) if lift else UNet(dims, 3, 3, a.embed, a.time, False, attn_min=a.attn_min)).to(dev)
     params = sum(p.numel() for p in model.parameters())
-    b, r = a.batch, a.res
+    b, r = (64 if a.mode == "hutchinson" else a.batch), a.res
     x64, x32 = torch.randn(b, 3, r, r, device=dev), torch.randn(b, 3, r // 2, r // 2, device=dev)
     t = torch.randint(0, 1000, (b,), device=dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01) if a.mode == "train" else None
@@ -125,7 +132,14 @@ def main():
         return sum(o.square().mean() for o in out) if lift else out.square().mean()
 
     def once():
-        if a.mode == "forward":
+        if a.mode == "hutchinson":
+            for scale in range(2):
+                x = (x64 if scale == 0 else x32).clone().requires_grad_(True)
+                out = model(x, x32, t, t) if scale == 0 else model(x64, x, t, t)
+                r = torch.randint(0, 2, out[scale].shape, device=dev).float() * 2 - 1
+                (g,) = torch.autograd.grad((out[scale] * r).sum(), x)
+                g.square().sum().item()
+        elif a.mode == "forward":
             with torch.no_grad():
                 run(x64)
         elif a.mode == "sample":
@@ -150,7 +164,8 @@ def main():
         sync()
         times.append(time.perf_counter() - start)
     med = statistics.median(times)
-    print(json.dumps({"images_per_s": b / med, "median_s": med, "params": params, "torch": torch.__version__}))
+    rate = 1 / med if a.mode == "hutchinson" else b / med
+    print(json.dumps({"rate": rate, "median_s": med, "params": params, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

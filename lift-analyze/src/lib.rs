@@ -17,3 +17,4 @@ pub mod generate;
 pub mod swd;
 pub mod images;
 pub mod evaluate;
+pub mod cross_check;

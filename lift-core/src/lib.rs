@@ -17,6 +17,8 @@ pub use burn;
 pub use checkpoint::ModelKind;
 pub use config::{LiftConfig, ModelConfig};
 pub use device::{run_on, BackendTask, DeviceSpec};
+#[cfg(feature = "flex")]
+pub use device::CpuBackend;
 pub use model::{BaselineUNet, LiftUNet};
 pub use path::{PathFile, SamplingPath};
 pub use schedule::NoiseSchedule;

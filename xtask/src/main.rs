@@ -25,6 +25,14 @@ enum Task {
     FetchInception(fetch_inception::FetchArgs),
     /// The whole study: data, training, heatmap, paths, samples, FID/SWD, MSE tests, REPORT.md.
     Reproduce(reproduce::ReproduceArgs),
+    /// Compare a backend with the CPU (flex): forward, training step, Hutchinson; fails above 1e-4.
+    CrossCheck {
+        /// wgpu or cuda[:N].
+        #[arg(long)]
+        device: lift_core::DeviceSpec,
+        #[arg(long, default_value = "configs/tiny.toml")]
+        config: std::path::PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
@@ -33,5 +41,13 @@ fn main() -> Result<()> {
         Task::Data(args) => data::run(args),
         Task::FetchInception(args) => fetch_inception::run(args),
         Task::Reproduce(args) => reproduce::run(args),
+        Task::CrossCheck { device, config } => {
+            let config = lift_core::LiftConfig::load(&config)?;
+            let report = lift_core::run_on(device, lift_analyze::cross_check::CrossCheck { config, seed: 9 })?;
+            print!("{}", report.table());
+            anyhow::ensure!(report.passed(1e-4), "the backends disagree by more than 1e-4 (relative)");
+            println!("agree within 1e-4");
+            Ok(())
+        }
     }
 }

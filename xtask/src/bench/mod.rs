@@ -1,0 +1,116 @@
+//! `cargo xtask bench`: speed of every stage's hot loop on the chosen backend — model forward and
+//! forward+backward, the full training step, one heatmap cell, sampling, FID features — beside
+//! the PyTorch peer (`bench/torch_peer.py`) measured in the same run, printed as ratios.
+
+mod torch;
+mod workloads;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use lift_core::{run_on, DeviceSpec, LiftConfig};
+use serde::Serialize;
+
+pub use workloads::{Workload, WorkloadTask};
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Backend: cpu, wgpu, cuda[:N].
+    #[arg(long, default_value = "cpu")]
+    device: DeviceSpec,
+    /// Configs to measure: preset names (tiny, paper) or paths to TOML files.
+    #[arg(long, value_delimiter = ',', default_value = "tiny,paper")]
+    configs: Vec<String>,
+    /// Batch size of the model, training and sampling rows.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Timed iterations per measurement (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 3)]
+    iters: usize,
+    /// Only these workloads (forward, fwd+bwd, train-step, heatmap-cell, heatmap-cell-fd, sample, fid).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip the PyTorch peer even if torch is importable.
+    #[arg(long)]
+    no_torch: bool,
+    /// Also write the table as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// One measured row: a rate (higher is better) for Burn and, if run, the PyTorch peer.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub config: String,
+    pub workload: String,
+    pub unit: &'static str,
+    pub burn: f64,
+    pub torch: Option<f64>,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let python = if args.no_torch { None } else { torch::python() };
+    match &python {
+        Some(p) => println!("PyTorch peer: {p} (bench/torch_peer.py)"),
+        None => println!("PyTorch peer: not run (no python3 with torch; `apt-get install python3-torch` adds it)"),
+    }
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!(
+        "device {}, batch {}, median of {} timed runs after 1 warm-up, {threads} CPU threads; ratio = burn / torch\n",
+        args.device, args.batch, args.iters
+    );
+    let mut rows = Vec::new();
+    for name in &args.configs {
+        let path = if name.ends_with(".toml") { PathBuf::from(name) } else { Path::new("configs").join(format!("{name}.toml")) };
+        let config = LiftConfig::load(&path)?;
+        let label = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        for workload in Workload::all() {
+            if !args.only.is_empty() && !args.only.iter().any(|o| o == workload.name()) {
+                continue;
+            }
+            if workload == Workload::Fid && label != args.configs[0] {
+                continue; // Inception does not depend on the config: measure it once.
+            }
+            let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters };
+            let burn = match run_on(args.device, task)? {
+                Ok(rate) => rate,
+                Err(e) => {
+                    println!("{label:<6} {:<16} skipped: {e:#}", workload.name());
+                    continue;
+                }
+            };
+            let torch = python.as_deref().and_then(|py| torch::peer(py, &config, workload, args.batch, args.iters, threads, args.device));
+            let row = Row { config: label.clone(), workload: workload.name().into(), unit: workload.unit(), burn, torch };
+            print_row(&row);
+            rows.push(row);
+        }
+    }
+    if let Some(path) = &args.json {
+        lift_core::io::write_json(path, &rows)?;
+    }
+    Ok(())
+}
+
+fn print_row(r: &Row) {
+    let head = format!("{:<6} {:<16} burn {:>10.3} {:<8}", r.config, r.workload, r.burn, r.unit);
+    match r.torch {
+        Some(t) => println!("{head} torch {t:>10.3}   ratio {:>5.2}x", r.burn / t),
+        None => println!("{head}"),
+    }
+}
+
+/// Times `f` `iters` times after one warm-up call; returns the median seconds.
+pub fn median_seconds(iters: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..iters.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
