@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use lift_analyze::fid::{frechet_distance, FeatureJob, Resize, Stats, DEFAULT_WEIGHTS, DIM};
 use lift_core::{run_on, DeviceSpec};
 
-const PER_SET: usize = 128;
+const PER_SET: usize = 96;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
