@@ -1,46 +1,15 @@
 //! Generation along paths: deterministic per seed, resumable, and the fair protocol's equal budgets.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use burn::backend::Flex;
-use burn::tensor::backend::Backend;
 use lift_analyze::generate::{resolve_path, GenerateJob, PathChoice};
 use lift_analyze::heatmap::Heatmap;
 use lift_analyze::paths::{find_path, PathMode};
-use lift_core::checkpoint::save_module;
-use lift_core::run::{DatasetInfo, RunDir, RunInfo, Weights};
-use lift_core::{run_on, BaselineUNet, DeviceSpec, LiftConfig, LiftUNet, ModelKind, NoiseSchedule, TimestepRule};
+use lift_core::run::Weights;
+use lift_core::{run_on, DeviceSpec, ModelKind, NoiseSchedule, TimestepRule};
 
-/// A run folder holding untrained weights of a small configuration.
-fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lift-gen-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = LiftConfig::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
-    config.model.dims = vec![8, 16];
-    config.model.attention_min_channels = 16;
-    config.model.resolution = 16;
-    let run = RunDir(dir.clone());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(run.config(), config.to_toml()).unwrap();
-    let info = RunInfo {
-        model: kind,
-        parameters: 0,
-        dataset: DatasetInfo { path: "none".into(), images: 0, skipped: 0, train_images: 0, valid_images: 0 },
-        git_commit: "test".into(),
-        device: "cpu".into(),
-        epochs_planned: 1,
-        epochs_completed: 1,
-        train_seconds: 0.0,
-    };
-    lift_core::io::write_json(&run.info(), &info).unwrap();
-    let dev = Default::default();
-    Flex::seed(&dev, 3);
-    match kind {
-        ModelKind::Lift => save_module(LiftUNet::<Flex>::new(&config.model, &dev), &run.weights(Weights::Ema)).unwrap(),
-        ModelKind::Baseline => save_module(BaselineUNet::<Flex>::new(&config.model, &dev), &run.weights(Weights::Ema)).unwrap(),
-    }
-    dir
-}
+mod common;
+use common::fake_run;
 
 fn job(run: &Path, path: PathChoice, out: &Path, n: usize, batch: usize) -> GenerateJob {
     GenerateJob {

@@ -1,0 +1,53 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use burn::backend::Flex;
+use burn::tensor::backend::Backend;
+use lift_core::checkpoint::save_module;
+use lift_core::run::{DatasetInfo, RunDir, RunInfo, Weights};
+use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelKind};
+
+/// A run folder holding untrained weights of a small configuration.
+pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lift-gen-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = LiftConfig::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
+    config.model.dims = vec![8, 16];
+    config.model.attention_min_channels = 16;
+    config.model.resolution = 16;
+    let run = RunDir(dir.clone());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(run.config(), config.to_toml()).unwrap();
+    let info = RunInfo {
+        model: kind,
+        parameters: 0,
+        dataset: DatasetInfo { path: "none".into(), images: 0, skipped: 0, train_images: 0, valid_images: 0 },
+        git_commit: "test".into(),
+        device: "cpu".into(),
+        epochs_planned: 1,
+        epochs_completed: 1,
+        train_seconds: 0.0,
+    };
+    lift_core::io::write_json(&run.info(), &info).unwrap();
+    let dev = Default::default();
+    Flex::seed(&dev, 3);
+    match kind {
+        ModelKind::Lift => save_module(LiftUNet::<Flex>::new(&config.model, &dev), &run.weights(Weights::Ema)).unwrap(),
+        ModelKind::Baseline => save_module(BaselineUNet::<Flex>::new(&config.model, &dev), &run.weights(Weights::Ema)).unwrap(),
+    }
+    dir
+}
+
+/// `n` generated 16×16 PNGs in a fresh folder.
+#[allow(dead_code)]
+pub fn png_folder(name: &str, n: usize) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lift-pngs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for k in 0..n {
+        let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 16) as u8, (y * 16) as u8, (k * 40) as u8]));
+        img.save(dir.join(format!("{k:03}.png"))).unwrap();
+    }
+    dir
+}
