@@ -353,13 +353,17 @@ mod tests {
         assert!(e.contains("model.dims") && e.contains("15"), "{e}");
         let e = error_for("resolution = 32", "resolution = 36");
         assert!(e.contains("model.resolution"), "{e}");
-        let e = error_for("lr = 5e-4", "lr = -1e-4");
+        let e = error_for("lr = 1e-3", "lr = -1e-4");
         assert!(e.contains("train.lr"), "{e}");
-        let e = error_for("ema_decay = 0.999", "ema_decay = 1.5");
+        let e = error_for("ema_decay = 0.99", "ema_decay = 1.5");
         assert!(e.contains("train.ema_decay"), "{e}");
         let e = error_for("heads = 4", "heads = 3");
         assert!(e.contains("model.heads"), "{e}");
-        let e = error_for("lr_schedule = \"cosine\"", "lr_schedule = \"step\"");
+        let e = error_for("lr_schedule = \"constant\"", "lr_schedule = \"step\"");
         assert!(e.contains("step"), "{e}");
+        let e = error_for("heatmap_grid = \"t-linspace:12\"", "heatmap_grid = \"cubic:12\"");
+        assert!(e.contains("study.heatmap_grid"), "{e}");
+        let e = error_for("weights = \"ema\"", "weights = \"best\"");
+        assert!(e.contains("study.weights"), "{e}");
     }
 }
