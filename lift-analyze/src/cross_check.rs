@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use lift_core::checkpoint::{module_from_bytes, module_to_bytes};
+use lift_core::model::init::seeded_module;
 use lift_core::{BackendTask, CpuBackend, LiftConfig, LiftUNet, NoiseSchedule};
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::clip::grad_norm;
@@ -117,8 +118,8 @@ impl BackendTask for CrossCheck {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> CrossCheckReport {
         let cpu = Default::default();
-        <CpuBackend as Backend>::seed(&cpu, self.seed);
-        let weights = module_to_bytes(LiftUNet::<CpuBackend>::new(&self.config.model, &cpu)).expect("weights serialise");
+        let net = seeded_module::<CpuBackend, _>(&cpu, self.seed, || LiftUNet::new(&self.config.model, &cpu));
+        let weights = module_to_bytes(net).expect("weights serialise");
         let a = numbers::<CpuBackend>(&self.config, &weights, &cpu);
         let b = numbers::<B>(&self.config, &weights, &device);
         CrossCheckReport {

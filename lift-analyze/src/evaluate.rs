@@ -13,7 +13,7 @@ use crate::fid::frechet::Reference;
 use crate::fid::{stats_of, FeatureJob, Resize, Stats};
 use crate::generate::{GenerateJob, PathChoice};
 use crate::heatmap::Heatmap;
-use crate::images::folder_planes;
+use crate::images::{folder_planes, planes_of, real_subset};
 use crate::paths::{find_path, PathMode};
 use crate::swd::{swd, Planes};
 
@@ -122,21 +122,19 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
 }
 
 fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
-    let limit = if job.real_images == 0 { usize::MAX } else { job.real_images };
-    let files = lift_train::data::list_images(&job.real)?;
-    let files: Vec<PathBuf> = files.into_iter().take(limit).collect();
+    let files = real_subset(&job.real, job.real_images)?;
     let n = files.len();
     let cache = job.out.join(format!("real-{resolution}px-{n}-{}.fidstats", serde_json::to_value(job.resize)?.as_str().unwrap_or("")));
     let stats = match Stats::load(&cache) {
         Ok(s) => s,
         Err(_) => {
-            let features = run_on(job.device, feature_job(job, files, resolution, "real images"))??;
+            let features = run_on(job.device, feature_job(job, files.clone(), resolution, "real images"))??;
             let s = Stats::from_features(&features, crate::fid::DIM)?;
             s.save(&cache)?;
             s
         }
     };
-    Ok(Real { reference: Reference::new(stats), planes: folder_planes(&job.real, resolution, limit)? })
+    Ok(Real { reference: Reference::new(stats), planes: planes_of(&files, resolution)? })
 }
 
 fn feature_job(job: &EvaluateJob, files: Vec<PathBuf>, resolution: usize, label: &str) -> FeatureJob {

@@ -1,12 +1,12 @@
 //! The two Jacobian estimators on the tiny LIFT model agree.
 
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use lift_analyze::grid::{Grid, GridSpec};
 use lift_analyze::heatmap::{estimate_cell, Analysed};
 use lift_analyze::jacobian::{Estimator, DEFAULT_FD_STEP};
 use lift_analyze::sample_images::Images;
+use lift_core::model::init::{seeded_module, with_seed};
 use lift_core::{LiftConfig, LiftUNet, NoiseSchedule};
 
 type A = Autodiff<Flex>;
@@ -15,10 +15,9 @@ type A = Autodiff<Flex>;
 fn vjp_and_finite_differences_agree_on_the_tiny_model() {
     let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
     let dev = Default::default();
-    A::seed(&dev, 1);
-    let model = Analysed::new(LiftUNet::<A>::new(&config.model, &dev));
+    let model = Analysed::new(seeded_module::<A, _>(&dev, 1, || LiftUNet::new(&config.model, &dev)));
     let r = config.model.resolution;
-    let x64 = Tensor::<Flex, 4>::random([8, 3, r, r], Distribution::Uniform(-1.0, 1.0), &dev);
+    let x64 = with_seed::<Flex, _>(&dev, 10, || Tensor::random([8, 3, r, r], Distribution::Uniform(-1.0, 1.0), &dev));
     let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
     let grid = Grid::new(GridSpec::TLinspace { points: 10 }, &NoiseSchedule::reference()).unwrap();
     let fd = Estimator::FiniteDifference { h: DEFAULT_FD_STEP };
@@ -42,11 +41,14 @@ fn vjp_is_the_transpose_of_the_finite_difference_jvp() {
     use lift_analyze::jacobian::rademacher;
     let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
     let dev = Default::default();
-    A::seed(&dev, 2);
-    let m = Analysed::new(LiftUNet::<A>::new(&config.model, &dev));
+    let m = Analysed::new(seeded_module::<A, _>(&dev, 2, || LiftUNet::new(&config.model, &dev)));
     let r = config.model.resolution;
-    let x64 = Tensor::<Flex, 4>::random([2, 3, r, r], Distribution::Normal(0.0, 1.0), &dev);
-    let x32 = Tensor::<Flex, 4>::random([2, 3, r / 2, r / 2], Distribution::Normal(0.0, 1.0), &dev);
+    let (x64, x32) = with_seed::<Flex, _>(&dev, 20, || {
+        (
+            Tensor::<Flex, 4>::random([2, 3, r, r], Distribution::Normal(0.0, 1.0), &dev),
+            Tensor::<Flex, 4>::random([2, 3, r / 2, r / 2], Distribution::Normal(0.0, 1.0), &dev),
+        )
+    });
     let (t64, t32) = (Tensor::<Flex, 1>::from_floats([700.0, 300.0], &dev), Tensor::<Flex, 1>::from_floats([200.0, 900.0], &dev));
     let (pr, ps) = (rademacher::<Flex>([2, 3, r, r], 1, &dev), rademacher::<Flex>([2, 3, r, r], 2, &dev));
     // Reverse: g = Jᵀ r for J = ∂ε̂₆₄/∂x₆₄.

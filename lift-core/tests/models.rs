@@ -2,8 +2,8 @@
 
 use burn::backend::Flex;
 use burn::module::Module;
-use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
+use lift_core::model::init::{seeded_module, with_seed};
 use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelConfig};
 
 type B = Flex;
@@ -73,17 +73,17 @@ fn small_config() -> ModelConfig {
 
 fn inputs(seed: u64) -> (Tensor<B, 4>, Tensor<B, 4>) {
     let dev = Default::default();
-    B::seed(&dev, seed);
-    (
-        Tensor::random([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), &dev),
-        Tensor::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &dev),
-    )
+    with_seed::<B, _>(&dev, seed, || {
+        (
+            Tensor::random([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), &dev),
+            Tensor::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &dev),
+        )
+    })
 }
 
 fn lift(seed: u64) -> LiftUNet<B> {
     let dev = Default::default();
-    B::seed(&dev, seed);
-    LiftUNet::new(&small_config(), &dev)
+    seeded_module::<B, _>(&dev, seed, || LiftUNet::new(&small_config(), &dev))
 }
 
 fn max_abs_diff(a: Tensor<B, 4>, b: Tensor<B, 4>) -> f32 {

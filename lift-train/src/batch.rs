@@ -118,6 +118,8 @@ impl NoiseSource {
 pub struct EpochLoader<B: Backend> {
     source: Arc<NoiseSource>,
     indices: Arc<Vec<usize>>,
+    /// Items per epoch (fewer than `indices` when epochs are capped).
+    per_epoch: usize,
     batch_size: usize,
     seed: u64,
     vary_per_epoch: bool,
@@ -127,7 +129,7 @@ pub struct EpochLoader<B: Backend> {
 
 impl<B: Backend> EpochLoader<B> {
     /// Training loader over `indices`, starting at `first_epoch` (1-based; k+1 when resuming from k).
-    /// `max_batches` > 0 caps the batches per epoch.
+    /// `max_batches` > 0 caps the batches per epoch (each epoch draws its own subset).
     pub fn train(
         source: Arc<NoiseSource>,
         indices: Vec<usize>,
@@ -137,11 +139,11 @@ impl<B: Backend> EpochLoader<B> {
         first_epoch: usize,
         device: B::Device,
     ) -> Self {
-        let mut indices = indices;
+        let mut loader = Self::new(source, indices, batch_size, seed, true, first_epoch, device);
         if max_batches > 0 {
-            indices.truncate(max_batches * batch_size);
+            loader.per_epoch = loader.per_epoch.min(max_batches * batch_size);
         }
-        Self::new(source, indices, batch_size, seed, true, first_epoch, device)
+        loader
     }
 
     /// Validation loader: fixed order and noise.
@@ -160,6 +162,7 @@ impl<B: Backend> EpochLoader<B> {
     ) -> Self {
         Self {
             source,
+            per_epoch: indices.len(),
             indices: Arc::new(indices),
             batch_size,
             seed,
@@ -176,6 +179,7 @@ impl<B: Backend> EpochLoader<B> {
         if self.vary_per_epoch {
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
         }
+        order.truncate(self.per_epoch);
         order.into_iter().map(|i| (i, mix(epoch_seed, i as u64))).collect()
     }
 
@@ -219,7 +223,7 @@ impl<B: Backend> DataLoader<B, NoisedBatch<B>> for EpochLoader<B> {
     }
 
     fn num_items(&self) -> usize {
-        self.indices.len()
+        self.per_epoch
     }
 
     fn to_device(&self, device: &B::Device) -> Arc<dyn DataLoader<B, NoisedBatch<B>>> {
@@ -228,7 +232,7 @@ impl<B: Backend> DataLoader<B, NoisedBatch<B>> for EpochLoader<B> {
 
     fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<B, NoisedBatch<B>>> {
         let indices = Arc::new(self.indices[start..end].to_vec());
-        Arc::new(Self { indices, ..self.shallow_clone() })
+        Arc::new(Self { per_epoch: indices.len(), indices, ..self.shallow_clone() })
     }
 }
 
@@ -237,6 +241,7 @@ impl<B: Backend> EpochLoader<B> {
         Self {
             source: self.source.clone(),
             indices: self.indices.clone(),
+            per_epoch: self.per_epoch,
             batch_size: self.batch_size,
             seed: self.seed,
             vary_per_epoch: self.vary_per_epoch,

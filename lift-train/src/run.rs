@@ -17,6 +17,7 @@ use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use lift_core::checkpoint::{save_module, ModelKind};
 use lift_core::config::{LiftConfig, LrSchedule, ModelConfig};
+use lift_core::model::init::seeded_module;
 use lift_core::run::{git_commit, DatasetInfo, RunDir, RunInfo, Weights};
 use lift_core::{run_on, BackendTask, BaselineUNet, DeviceSpec, LiftUNet, NoiseSchedule};
 
@@ -157,14 +158,12 @@ pub fn last_complete_checkpoint(dir: &Path) -> usize {
 
 /// The LIFT network a run with `seed` starts from.
 pub fn initial_lift<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> LiftUNet<B> {
-    B::seed(device, seed);
-    LiftUNet::new(config, device)
+    seeded_module::<B, _>(device, seed, || LiftUNet::new(config, device))
 }
 
 /// The baseline network a run with `seed` starts from.
 pub fn initial_baseline<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> BaselineUNet<B> {
-    B::seed(device, seed);
-    BaselineUNet::new(config, device)
+    seeded_module::<B, _>(device, seed, || BaselineUNet::new(config, device))
 }
 
 struct Outcome {

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use burn::backend::Flex;
-use burn::tensor::backend::Backend;
 use lift_core::checkpoint::save_module;
+use lift_core::model::init::seeded_module;
 use lift_core::run::{DatasetInfo, RunDir, RunInfo, Weights};
 use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelKind};
 
@@ -31,11 +31,12 @@ pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
     };
     lift_core::io::write_json(&run.info(), &info).unwrap();
     let dev = Default::default();
-    Flex::seed(&dev, 3);
+    let path = run.weights(Weights::Ema);
     match kind {
-        ModelKind::Lift => save_module(LiftUNet::<Flex>::new(&config.model, &dev), &run.weights(Weights::Ema)).unwrap(),
-        ModelKind::Baseline => save_module(BaselineUNet::<Flex>::new(&config.model, &dev), &run.weights(Weights::Ema)).unwrap(),
+        ModelKind::Lift => save_module(seeded_module::<Flex, _>(&dev, 3, || LiftUNet::new(&config.model, &dev)), &path),
+        ModelKind::Baseline => save_module(seeded_module::<Flex, _>(&dev, 3, || BaselineUNet::new(&config.model, &dev)), &path),
     }
+    .unwrap();
     dir
 }
 

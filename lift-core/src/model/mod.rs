@@ -3,6 +3,7 @@
 pub mod attention;
 pub mod baseline;
 pub mod embedding;
+pub mod init;
 pub mod lift;
 pub mod norm;
 pub mod resample;
