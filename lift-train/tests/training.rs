@@ -230,7 +230,10 @@ fn non_finite_loss_stops_and_keeps_the_last_checkpoint() {
     config.train.lr_schedule = lift_core::config::LrSchedule::Constant;
     let e = format!("{:#}", train(options(config, ModelKind::Lift, &data, &out)).unwrap_err());
     assert!(e.contains("loss is") && e.contains("iteration"), "{e}");
-    assert!(e.contains("epoch 1"), "the checkpoint of epoch 1 is the last complete one: {e}");
-    assert!(out.join("checkpoint/model-1.mpk").exists());
+    // Weights of size ~1e30 may give a huge but finite loss for an epoch or two (how soon it
+    // overflows depends on summation order), so the test reads which epoch the message names.
+    let kept: usize = e.split("(epoch ").nth(1).and_then(|r| r.split(')').next()).and_then(|n| n.parse().ok()).expect(&e);
+    assert!((1..3).contains(&kept), "stopped before the last of 3 epochs with a checkpoint: {e}");
+    assert!(out.join(format!("checkpoint/model-{kept}.mpk")).exists());
     assert!(!RunDir(out).weights(Weights::Raw).exists());
 }
