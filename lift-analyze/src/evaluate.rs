@@ -124,7 +124,7 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
 fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
     let files = real_subset(&job.real, job.real_images)?;
     let n = files.len();
-    let cache = job.out.join(format!("real-{resolution}px-{n}-{}.fidstats", serde_json::to_value(job.resize)?.as_str().unwrap_or("")));
+    let cache = job.out.join(format!("real-{resolution}px-random{n}-{}.fidstats", serde_json::to_value(job.resize)?.as_str().unwrap_or("")));
     let stats = match Stats::load(&cache) {
         Ok(s) => s,
         Err(_) => {
