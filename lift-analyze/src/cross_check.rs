@@ -118,7 +118,7 @@ impl BackendTask for CrossCheck {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> CrossCheckReport {
         let cpu = Default::default();
-        let net = seeded_module::<CpuBackend, _>(&cpu, self.seed, || LiftUNet::new(&self.config.model, &cpu));
+        let net = seeded_module(LiftUNet::<CpuBackend>::new(&self.config.model, &cpu), self.seed);
         let weights = module_to_bytes(net).expect("weights serialise");
         let a = numbers::<CpuBackend>(&self.config, &weights, &cpu);
         let b = numbers::<B>(&self.config, &weights, &device);

@@ -102,7 +102,7 @@ mod tests {
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::{LinearConfig, PaddingConfig2d};
     use burn::tensor::Distribution;
-    use lift_core::model::init::{seeded_module, with_seed};
+    use lift_core::model::init::{seeded_module, seeded_tensor};
 
     type A = Autodiff<Flex>;
 
@@ -127,11 +127,11 @@ mod tests {
         // y = Wx with W 12×12 random: ‖J‖²_F = ‖W‖²_F exactly. 4000 probes; Hutchinson's standard
         // error is ≈ √(2·Σ_{i≠j}(WᵀW)²_ij / 4000), a few percent here: demand 4 standard errors.
         let dev = Default::default();
-        let layer = seeded_module::<A, _>(&dev, 5, || LinearConfig::new(12, 12).with_bias(false).init(&dev)).no_grad();
+        let layer = seeded_module(LinearConfig::new(12, 12).with_bias(false).init::<A>(&dev), 5).no_grad();
         let w = layer.weight.val().inner();
         let exact: f64 = w.clone().square().sum().into_scalar() as f64;
         let f = |x: Tensor<A, 4>| layer.forward(x.reshape([-1, 12])).reshape([-1, 1, 1, 12]);
-        let x0 = with_seed::<Flex, _>(&dev, 50, || Tensor::random([1, 1, 1, 12], Distribution::Normal(0.0, 1.0), &dev));
+        let x0 = seeded_tensor([1, 1, 1, 12], Distribution::Normal(0.0, 1.0), 50, &dev);
         let (vjp, fd) = both(&f, x0);
         for (name, e) in [("vjp", vjp), ("fd", fd)] {
             assert!((e.mean - exact).abs() < 4.0 * e.se + 1e-9, "{name}: {e:?} vs exact {exact}");
@@ -146,9 +146,10 @@ mod tests {
         // W²[o,i,a,b] · #{output pixels whose (a,b) tap is in bounds} = Σ W²[o,i,a,b]·n(a)·n(b)
         // with n(centre) = 5 and n(edge tap) = 4.
         let dev = Default::default();
-        let conv = seeded_module::<A, _>(&dev, 6, || {
-            Conv2dConfig::new([2, 2], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).with_bias(false).init(&dev)
-        })
+        let conv = seeded_module(
+            Conv2dConfig::new([2, 2], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).with_bias(false).init::<A>(&dev),
+            6,
+        )
         .no_grad();
         let w: Vec<f32> = conv.weight.val().inner().into_data().to_vec().unwrap();
         let taps = |k: usize| if k == 1 { 5.0 } else { 4.0 };
@@ -157,7 +158,7 @@ mod tests {
             let (a, b) = ((idx / 3) % 3, idx % 3);
             exact += (*v as f64).powi(2) * taps(a) * taps(b);
         }
-        let x0 = with_seed::<Flex, _>(&dev, 60, || Tensor::random([1, 2, 5, 5], Distribution::Normal(0.0, 1.0), &dev));
+        let x0 = seeded_tensor([1, 2, 5, 5], Distribution::Normal(0.0, 1.0), 60, &dev);
         let f = |x: Tensor<A, 4>| conv.forward(x);
         let (vjp, fd) = both(&f, x0);
         for (name, e) in [("vjp", vjp), ("fd", fd)] {

@@ -6,7 +6,7 @@ use lift_analyze::grid::{Grid, GridSpec};
 use lift_analyze::heatmap::{estimate_cell, Analysed};
 use lift_analyze::jacobian::{Estimator, DEFAULT_FD_STEP};
 use lift_analyze::sample_images::Images;
-use lift_core::model::init::{seeded_module, with_seed};
+use lift_core::model::init::{seeded_module, seeded_tensor};
 use lift_core::{LiftConfig, LiftUNet, NoiseSchedule};
 
 type A = Autodiff<Flex>;
@@ -15,9 +15,9 @@ type A = Autodiff<Flex>;
 fn vjp_and_finite_differences_agree_on_the_tiny_model() {
     let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
     let dev = Default::default();
-    let model = Analysed::new(seeded_module::<A, _>(&dev, 1, || LiftUNet::new(&config.model, &dev)));
+    let model = Analysed::new(seeded_module(LiftUNet::<A>::new(&config.model, &dev), 1));
     let r = config.model.resolution;
-    let x64 = with_seed::<Flex, _>(&dev, 10, || Tensor::random([8, 3, r, r], Distribution::Uniform(-1.0, 1.0), &dev));
+    let x64 = seeded_tensor::<Flex, 4>([8, 3, r, r], Distribution::Uniform(-1.0, 1.0), 10, &dev);
     let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
     let grid = Grid::new(GridSpec::TLinspace { points: 10 }, &NoiseSchedule::reference()).unwrap();
     let fd = Estimator::FiniteDifference { h: DEFAULT_FD_STEP };
@@ -41,14 +41,10 @@ fn vjp_is_the_transpose_of_the_finite_difference_jvp() {
     use lift_analyze::jacobian::rademacher;
     let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
     let dev = Default::default();
-    let m = Analysed::new(seeded_module::<A, _>(&dev, 2, || LiftUNet::new(&config.model, &dev)));
+    let m = Analysed::new(seeded_module(LiftUNet::<A>::new(&config.model, &dev), 2));
     let r = config.model.resolution;
-    let (x64, x32) = with_seed::<Flex, _>(&dev, 20, || {
-        (
-            Tensor::<Flex, 4>::random([2, 3, r, r], Distribution::Normal(0.0, 1.0), &dev),
-            Tensor::<Flex, 4>::random([2, 3, r / 2, r / 2], Distribution::Normal(0.0, 1.0), &dev),
-        )
-    });
+    let x64 = seeded_tensor::<Flex, 4>([2, 3, r, r], Distribution::Normal(0.0, 1.0), 20, &dev);
+    let x32 = seeded_tensor::<Flex, 4>([2, 3, r / 2, r / 2], Distribution::Normal(0.0, 1.0), 21, &dev);
     let (t64, t32) = (Tensor::<Flex, 1>::from_floats([700.0, 300.0], &dev), Tensor::<Flex, 1>::from_floats([200.0, 900.0], &dev));
     let (pr, ps) = (rademacher::<Flex>([2, 3, r, r], 1, &dev), rademacher::<Flex>([2, 3, r, r], 2, &dev));
     // Reverse: g = Jᵀ r for J = ∂ε̂₆₄/∂x₆₄.

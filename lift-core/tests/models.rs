@@ -3,7 +3,7 @@
 use burn::backend::Flex;
 use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
-use lift_core::model::init::{seeded_module, with_seed};
+use lift_core::model::init::{seeded_module, seeded_tensor};
 use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelConfig};
 
 type B = Flex;
@@ -73,17 +73,15 @@ fn small_config() -> ModelConfig {
 
 fn inputs(seed: u64) -> (Tensor<B, 4>, Tensor<B, 4>) {
     let dev = Default::default();
-    with_seed::<B, _>(&dev, seed, || {
-        (
-            Tensor::random([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), &dev),
-            Tensor::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &dev),
-        )
-    })
+    (
+        seeded_tensor([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), 2 * seed, &dev),
+        seeded_tensor([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), 2 * seed + 1, &dev),
+    )
 }
 
 fn lift(seed: u64) -> LiftUNet<B> {
     let dev = Default::default();
-    seeded_module::<B, _>(&dev, seed, || LiftUNet::new(&small_config(), &dev))
+    seeded_module(LiftUNet::new(&small_config(), &dev), seed)
 }
 
 fn max_abs_diff(a: Tensor<B, 4>, b: Tensor<B, 4>) -> f32 {
@@ -120,7 +118,7 @@ fn changing_t32_alone_changes_eps64() {
 fn baseline_forward_shape() {
     let dev = Default::default();
     let (x, _) = inputs(4);
-    let model = BaselineUNet::<B>::new(&small_config(), &dev);
+    let model = seeded_module(BaselineUNet::<B>::new(&small_config(), &dev), 4);
     let y = model.forward(x, Tensor::from_floats([10.0, 999.0], &dev));
     assert_eq!(y.dims(), [2, 3, 16, 16]);
 }

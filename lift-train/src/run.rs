@@ -158,12 +158,12 @@ pub fn last_complete_checkpoint(dir: &Path) -> usize {
 
 /// The LIFT network a run with `seed` starts from.
 pub fn initial_lift<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> LiftUNet<B> {
-    seeded_module::<B, _>(device, seed, || LiftUNet::new(config, device))
+    seeded_module(LiftUNet::new(config, device), seed)
 }
 
 /// The baseline network a run with `seed` starts from.
 pub fn initial_baseline<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> BaselineUNet<B> {
-    seeded_module::<B, _>(device, seed, || BaselineUNet::new(config, device))
+    seeded_module(BaselineUNet::new(config, device), seed)
 }
 
 struct Outcome {

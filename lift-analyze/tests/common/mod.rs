@@ -33,8 +33,8 @@ pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
     let dev = Default::default();
     let path = run.weights(Weights::Ema);
     match kind {
-        ModelKind::Lift => save_module(seeded_module::<Flex, _>(&dev, 3, || LiftUNet::new(&config.model, &dev)), &path),
-        ModelKind::Baseline => save_module(seeded_module::<Flex, _>(&dev, 3, || BaselineUNet::new(&config.model, &dev)), &path),
+        ModelKind::Lift => save_module(seeded_module(LiftUNet::<Flex>::new(&config.model, &dev), 3), &path),
+        ModelKind::Baseline => save_module(seeded_module(BaselineUNet::<Flex>::new(&config.model, &dev), 3), &path),
     }
     .unwrap();
     dir
