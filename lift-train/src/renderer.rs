@@ -133,9 +133,11 @@ impl EpochRenderer {
             eprintln!("warning: {e:#}");
         }
         if self.tui.is_none() {
+            // The baseline has one scale: no per-scale split to show.
+            let scales = if values[2].is_nan() { String::new() } else { format!(" (64: {:.4e}, 32: {:.4e})", values[1], values[2]) };
             println!(
-                "epoch {:>3}/{}  loss {:.4e} (64: {:.4e}, 32: {:.4e})  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
-                self.epoch, self.epochs, values[0], values[1], values[2], values[3], values[6], values[7], values[8], seconds
+                "epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
+                self.epoch, self.epochs, values[0], values[3], values[6], values[7], values[8], seconds
             );
         }
         self.train.clear();

@@ -135,7 +135,7 @@ pub fn render(i: &Inputs) -> Result<String> {
         writeln!(s, "| Test {} ({}) | {} | {} | {:.4} | {:.4} | {:.4} |", t.name, t.description, t.t64, t.t32, t.mse_64, t.mse_32, t.mse_total)?;
     }
     writeln!(s, "\n## Theoretical error per path (reference protocol, on the heatmap)\n")?;
-    writeln!(s, "| Path | Evaluations | Cost, 64x64 error | Cost, total error |\n|---|---|---|---|")?;
+    writeln!(s, "| Path | Grid points on the path | Cost, 64x64 error | Cost, total error |\n|---|---|---|---|")?;
     let path_files = [
         ("LIFT DP-64", i.out.join("evaluate/paths/dp-64-reference.json")),
         ("LIFT diagonal", i.out.join("figures/path-diagonal.json")),

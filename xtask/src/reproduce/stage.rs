@@ -43,6 +43,9 @@ fn hash_outputs(o: &Outputs) -> Result<String> {
     Ok(format!("{:x}", h.finalize()))
 }
 
+/// Stages nominally shorter than this do not rescale the estimate of what remains.
+const MIN_CALIBRATING_SECONDS: f64 = 60.0;
+
 /// Runs stages in order, printing progress with elapsed time and an estimate of what remains.
 pub struct Stages {
     root: PathBuf,
@@ -124,8 +127,12 @@ impl Stages {
             seconds,
         };
         lift_core::io::write_json(&manifest_path, &manifest)?;
-        self.measured.0 += seconds;
-        self.measured.1 += self.nominal[self.index];
+        // Only compute stages calibrate the estimate: a data set or weights already on disk finish
+        // in no time and would otherwise scale every later stage down to nothing.
+        if self.nominal[self.index] >= MIN_CALIBRATING_SECONDS {
+            self.measured.0 += seconds;
+            self.measured.1 += self.nominal[self.index];
+        }
         self.index += 1;
         println!(
             "[{k}/{n}] {name} done in {} (elapsed {}, ~{} left)",
@@ -140,9 +147,35 @@ impl Stages {
 
 /// "3 min 20 s" / "42 s".
 pub fn minutes(s: f64) -> String {
-    if s >= 60.0 {
-        format!("{} min {:02} s", (s / 60.0).floor(), (s % 60.0).round() as u64 % 60)
+    // Round once, so 119.7 s reads "2 min 00 s"; an estimate that overshot reads "0 s".
+    let s = s.max(0.0).round() as u64;
+    if s >= 60 {
+        format!("{} min {:02} s", s / 60, s % 60)
     } else {
-        format!("{s:.0} s")
+        format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instant_setup_stages_leave_the_estimate_at_its_nominal_value() {
+        let root = std::env::temp_dir().join(format!("lift-stages-{}", std::process::id()));
+        let mut stages = Stages::new(&root, &[("data", 10.0), ("train", 600.0)], String::new());
+        let none = |_: &Path| Ok(Outputs { summary: Value::Null, files: vec![] });
+        stages.run("data", Value::Null, none).unwrap();
+        let left = stages.remaining_estimate();
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(left, 600.0);
+    }
+
+    #[test]
+    fn durations_round_once() {
+        assert_eq!(minutes(119.7), "2 min 00 s");
+        assert_eq!(minutes(61.2), "1 min 01 s");
+        assert_eq!(minutes(-0.2), "0 s");
+        assert_eq!(minutes(59.4), "59 s");
     }
 }
