@@ -8,7 +8,7 @@ mod workloads;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use lift_core::{run_on, DeviceSpec, LiftConfig};
 use serde::Serialize;
@@ -29,7 +29,8 @@ pub struct BenchArgs {
     /// Timed iterations per measurement (after one warm-up); the median is reported.
     #[arg(long, default_value_t = 3)]
     iters: usize,
-    /// Only these workloads (forward, fwd+bwd, train-step, heatmap-cell, heatmap-cell-fd, sample, fid).
+    /// Only these workloads: forward, fwd+bwd, train-step, sample (both models, or e.g. `forward/lift`),
+    /// heatmap-cell, heatmap-cell-fd, fid-features.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip the PyTorch peer even if torch is importable.
@@ -51,6 +52,13 @@ pub struct Row {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    // `--only forward` selects both models' rows; `--only forward/lift` one of them.
+    let picks = |o: &str, w: Workload| w.name() == o || w.name().split('/').next() == Some(o);
+    let selected = |w: Workload| args.only.is_empty() || args.only.iter().any(|o| picks(o, w));
+    if let Some(unknown) = args.only.iter().find(|o| !Workload::all().into_iter().any(|w| picks(o, w))) {
+        let names: Vec<_> = Workload::all().into_iter().map(Workload::name).collect();
+        bail!("--only: unknown workload '{unknown}'; expected one of {}", names.join(", "));
+    }
     let python = if args.no_torch { None } else { torch::python() };
     match &python {
         Some(p) => println!("PyTorch peer: {p} (bench/torch_peer.py)"),
@@ -68,7 +76,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let config = LiftConfig::load(&path)?;
         let label = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         for workload in Workload::all() {
-            if !args.only.is_empty() && !args.only.iter().any(|o| o == workload.name()) {
+            if !selected(workload) {
                 continue;
             }
             if workload == Workload::Fid && label != args.configs[0] {
