@@ -4,14 +4,14 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Distribution, Tensor, TensorData};
+use lift_core::model::init::seeded_tensor;
 use lift_core::LiftConfig;
 use lift_train::batch::average_2x2;
 use lift_train::data::ImageSet;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 /// Clean images at both scales.
 pub struct Images<B: Backend> {
@@ -50,9 +50,7 @@ pub fn images_at<B: Backend>(set: &ImageSet, indices: &[usize], device: &B::Devi
 
 /// Standard normal noise of `shape`, from `seed`, drawn on the host (backend-independent).
 pub fn gaussian<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) -> Tensor<B, 4> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let v: Vec<f32> = (0..shape.iter().product()).map(|_| rng.sample(StandardNormal)).collect();
-    Tensor::from_data(TensorData::new(v, shape), device)
+    seeded_tensor(shape, Distribution::Normal(0.0, 1.0), seed, device)
 }
 
 /// √ᾱ·x₀ + √(1−ᾱ)·ε with ε from `seed`.
