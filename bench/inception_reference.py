@@ -13,9 +13,13 @@ How to run (Debian bookworm; python3-torch 1.13.1 is for the system python, not 
 The model contains NO resize and NO normalisation: it takes Bx3x299x299 in [-1, 1] and returns
 Bx2048 (pool3). Inputs are closed-form, computed in f64 then rounded to f32 (see the JSON "formula"):
   case "direct_299": x[b,c,h,w] = 0.9 * sin(0.01*(h*299+w) + c + b),            B=2, fed as is
-  case "bicubic_64"/"bilinear_64": x[b,c,h,w] = 0.5 + 0.5 * sin(0.05*(h*64+w) + c + b), B=2,
-      in [0,1]; then y = F.interpolate(x, (299,299), mode, align_corners=False),
-      bicubic: y = y.clamp(0,1) (LIFT protocol); bilinear: no clamp (pytorch-fid); then 2*y - 1.
+  cases "bicubic_aa_64"/"bicubic_64"/"bilinear_64": x[b,c,h,w] = 0.5 + 0.5 * sin(0.05*(h*64+w) + c + b),
+      B=2, in [0,1]; then y = F.interpolate(x, (299,299), mode, align_corners=False[, antialias=True]);
+      "bicubic_aa_64": bicubic with antialias=True, then y = y.clamp(0,1): the LIFT protocol
+                       (eval_fid_batch.py); PIL-style cubic, a = -0.5, see bench/resize_reference.py;
+      "bicubic_64":    plain bicubic (a = -0.75, antialias=False), then y = y.clamp(0,1);
+      "bilinear_64":   bilinear, no clamp (pytorch-fid's own resize);
+      then 2*y - 1.
 Summaries: shape, sum and sum of squares (f64 accumulation of the f32 values), "first" = first 8
 values of the flattened NCHW tensor, "strided" = values at indices k*(numel//8) + 7, k = 0..7.
 """
@@ -88,12 +92,17 @@ def main():
             "pool3": [f32s(r) for r in feats],
             "pool3_f64_max_abs_diff": float((feats.double() - f64).abs().max()),
         }
-        # Cases 2/3: 64x64 input in [0, 1], resized like LIFT (bicubic+clamp) / pytorch-fid (bilinear).
+        # Cases 2-4: 64x64 input in [0, 1], resized like LIFT (bicubic antialias=True + clamp), plain
+        # bicubic + clamp, or pytorch-fid (bilinear, no clamp).
         x = make_input(2, 64, lambda b, c, i, sin: 0.5 + 0.5 * sin(0.05 * i + c + b))
-        for mode in ("bicubic", "bilinear"):
-            y = F.interpolate(x, size=(299, 299), mode=mode, align_corners=False)
+        for key, mode, antialias in (("bicubic_64", "bicubic", False), ("bilinear_64", "bilinear", False),
+                                     ("bicubic_aa_64", "bicubic", True)):
+            y = F.interpolate(x, size=(299, 299), mode=mode, align_corners=False, antialias=antialias)
             entry = {"formula": "x[b,c,h,w] = f32(0.5 + 0.5*sin(0.05*(h*64+w) + c + b)) (f64 math), B=2, H=W=64",
                      "input": summary(x), "resized": summary(y)}
+            if antialias:
+                entry["resize"] = ("F.interpolate(x, (299, 299), mode='bicubic', align_corners=False, "
+                                   "antialias=True).clamp(0, 1)")
             if mode == "bicubic":
                 y = y.clamp(0.0, 1.0)
                 entry["clamped"] = summary(y)
@@ -102,7 +111,7 @@ def main():
             feats = net(z)
             entry["pool3"] = [f32s(r) for r in feats]
             entry["pool3_f64_max_abs_diff"] = float((feats.double() - net64(z.double())).abs().max())
-            res[f"{mode}_64"] = entry
+            res[key] = entry
     with open(OUT, "w") as f:
         json.dump(res, f, separators=(",", ":"))
     print("wrote", OUT)

@@ -3,36 +3,23 @@
 //! A path goes from cell (0, 0) (noisiest) to (n−1, n−1) in exactly N steps; each step moves
 //! neither index backwards, not both zero, at most `max_jump` cells per axis. The cost of a step
 //! a → b is the trapezoid rule in λ = log SNR per axis:
-//! (e₆₄[a] + e₆₄[b])/2·|Δλ₆₄| + (e₃₂[a] + e₃₂[b])/2·|Δλ₃₂|. DP-64 sets e₃₂ = 0.
+//! (e₆₄[a] + e₆₄[b])/2·|Δλ₆₄| + (e₃₂[a] + e₃₂[b])/2·|Δλ₃₂|; DP-64 sets e₃₂ = 0 and the cost
+//! variants put cross-scale blocks into e₆₄ and e₃₂ (`paths::cost_pair`).
 //! If no path exists, the jump limit is raised by 2 and the search repeated (the original's rule).
 
 use anyhow::{bail, Result};
 
-use crate::heatmap::Heatmap;
+use crate::heatmap::Matrix;
 
-/// Which errors the step cost charges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CostKind {
-    /// Only the 64×64 error (e₃₂ = 0).
-    Fine,
-    /// Both scales' errors.
-    Total,
-}
-
-/// Per-cell errors and per-index λ, the input of every path search.
+/// Per-cell costs of the two scales and per-index λ, the input of every path search: a step
+/// a → b costs (fine[a] + fine[b])/2·|Δλ₆₄| + (coarse[a] + coarse[b])/2·|Δλ₃₂|.
 pub struct CostMap<'a> {
-    pub e64: &'a [Vec<f64>],
-    pub e32: &'a [Vec<f64>],
+    pub fine: &'a Matrix,
+    pub coarse: &'a Matrix,
     pub log_snr: &'a [f64],
-    pub kind: CostKind,
 }
 
-impl<'a> CostMap<'a> {
-    /// The costs of a heatmap.
-    pub fn new(map: &'a Heatmap, kind: CostKind) -> Self {
-        Self { e64: &map.error_64, e32: &map.error_32, log_snr: &map.log_snr, kind }
-    }
-
+impl CostMap<'_> {
     /// Grid points per axis.
     pub fn n(&self) -> usize {
         self.log_snr.len()
@@ -42,11 +29,7 @@ impl<'a> CostMap<'a> {
     pub fn step(&self, a: (usize, usize), b: (usize, usize)) -> f64 {
         let d64 = (self.log_snr[b.0] - self.log_snr[a.0]).abs();
         let d32 = (self.log_snr[b.1] - self.log_snr[a.1]).abs();
-        let fine = (self.e64[a.0][a.1] + self.e64[b.0][b.1]) / 2.0 * d64;
-        match self.kind {
-            CostKind::Fine => fine,
-            CostKind::Total => fine + (self.e32[a.0][a.1] + self.e32[b.0][b.1]) / 2.0 * d32,
-        }
+        (self.fine[a.0][a.1] + self.fine[b.0][b.1]) / 2.0 * d64 + (self.coarse[a.0][a.1] + self.coarse[b.0][b.1]) / 2.0 * d32
     }
 
     /// Total cost of a path of cells.
@@ -144,55 +127,6 @@ pub fn diagonal_path(n: usize, steps: usize) -> Vec<(usize, usize)> {
         .collect();
     cells.dedup();
     cells
-}
-
-/// A monotone map row → column (γ₁ as a function of γ₀), one column per row, from (0, 0) to
-/// (n−1, n−1) like every sampling path: both scales start from pure noise and end clean.
-pub fn column_map(costs: &CostMap, greedy: bool) -> Vec<usize> {
-    let n = costs.n();
-    let value = |i: usize, j: usize| {
-        let pinned = (i == 0 && j != 0) || (i == n - 1 && j != n - 1);
-        if pinned {
-            return f64::INFINITY;
-        }
-        match costs.kind {
-            CostKind::Fine => costs.e64[i][j],
-            CostKind::Total => costs.e64[i][j] + costs.e32[i][j],
-        }
-    };
-    if greedy {
-        // Each row takes its cheapest column not left of the previous row's.
-        let mut cols = Vec::with_capacity(n);
-        let mut lo = 0;
-        for i in 0..n {
-            let j = (lo..n).min_by(|&a, &b| value(i, a).total_cmp(&value(i, b))).expect("non-empty");
-            cols.push(j);
-            lo = j;
-        }
-        return cols;
-    }
-    // DP over rows: minimise Σ value(i, j_i) with j non-decreasing.
-    let mut best: Vec<f64> = (0..n).map(|j| value(0, j)).collect();
-    let mut choice = vec![vec![0usize; n]; n];
-    for i in 1..n {
-        let (mut run_min, mut run_arg) = (f64::INFINITY, 0);
-        let mut next = vec![0.0; n];
-        for j in 0..n {
-            if best[j] < run_min {
-                (run_min, run_arg) = (best[j], j);
-            }
-            next[j] = run_min + value(i, j);
-            choice[i][j] = run_arg;
-        }
-        best = next;
-    }
-    let mut j = (0..n).min_by(|&a, &b| best[a].total_cmp(&best[b])).expect("non-empty");
-    let mut cols = vec![0; n];
-    for i in (0..n).rev() {
-        cols[i] = j;
-        j = choice[i][j];
-    }
-    cols
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! `lift-analyze generate`: DDIM samples along a path, written as 16-bit PNGs as they are made.
+//! `lift-analyze generate`: DDIM samples of a strategy, written as 16-bit PNGs as they are made,
+//! and optionally their Inception features computed from the sampler's floats in memory (the
+//! original's FID protocol: no clamp, no quantisation before the resize).
 //!
 //! Each image's starting noise depends only on (seed, image index), so a run can stop anywhere
 //! and continue, and any subset of images can be regenerated identically.
@@ -6,53 +8,44 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
-use burn::tensor::backend::AutodiffBackend;
+use anyhow::{bail, Context, Result};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
-use lift_core::pipeline::{sample_baseline, sample_lift};
-use lift_core::run::{load_run, Trained, Weights};
-use lift_core::{BackendTask, ModelKind, PathFile, SamplingPath, TimestepRule};
-use lift_train::batch::mix;
+use lift_core::pipeline::{sample_baseline, sample_fine_only, sample_lift, CoarseInput};
+use lift_core::run::{load_run, Trained, TrainedRun, Weights};
+use lift_core::seed::mix;
+use lift_core::study::Resize;
+use lift_core::{BackendTask, ModelKind, PathFile, SamplingPath, Strategy, TimestepRule};
 use serde::{Deserialize, Serialize};
 
+use crate::clean_images::gaussian;
+use crate::fid::features::FeatureFile;
+use crate::fid::{extract, InceptionV3};
 use crate::progress::Progress;
-use crate::sample_images::gaussian;
-
-/// Which timesteps to sample along.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PathChoice {
-    /// The single-scale baseline run.
-    Baseline,
-    /// LIFT with both scales at the same timesteps.
-    Diagonal,
-    /// LIFT along a path file.
-    File(PathBuf),
-}
-
-impl std::str::FromStr for PathChoice {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "baseline" => Self::Baseline,
-            "diagonal" => Self::Diagonal,
-            file => Self::File(file.into()),
-        })
-    }
-}
 
 /// What `generate` was asked to do (also saved as `generation.json` in the output folder).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateJob {
-    pub checkpoint: PathBuf,
+    pub run: PathBuf,
     pub weights: Weights,
-    pub path: PathChoice,
+    pub strategy: Strategy,
+    /// The path file of a strategy whose path comes from a heatmap.
+    pub path: Option<PathBuf>,
     pub num_images: usize,
     pub out: PathBuf,
     pub steps: usize,
     pub protocol: TimestepRule,
     pub batch: usize,
     pub seed: u64,
+    /// Also compute Inception features of the float samples into `features.f32`.
+    pub features: Option<FeatureSpec>,
+}
+
+/// The Inception network and resize for features of generated images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    pub inception: PathBuf,
+    pub resize: Resize,
 }
 
 /// What a generation run did.
@@ -66,34 +59,74 @@ pub struct GenerateReport {
     pub images_per_s: f64,
 }
 
-/// The evaluation timesteps of a job for a model of `kind` with `train_timesteps` steps.
-pub fn resolve_path(job: &GenerateJob, kind: ModelKind, train_timesteps: usize) -> Result<SamplingPath> {
-    let rule = job.protocol.timesteps(job.steps, train_timesteps);
-    let path = match (&job.path, kind) {
-        (PathChoice::Baseline, ModelKind::Baseline) | (PathChoice::Diagonal, ModelKind::Lift) => SamplingPath::diagonal(&rule),
-        (PathChoice::Baseline, ModelKind::Lift) => bail!("--path baseline needs a baseline run; this is a LIFT run (use diagonal or a path file)"),
-        (_, ModelKind::Baseline) => bail!("a baseline run samples one scale: use --path baseline"),
-        (PathChoice::File(f), ModelKind::Lift) => {
-            let path = PathFile::load(f, train_timesteps)?.sampling_path();
-            if job.protocol == TimestepRule::Fair {
-                let want = rule.len();
-                if path.evaluations() != want || path.timesteps[0] != [rule[0], rule[0]] {
-                    bail!(
-                        "the fair protocol gives every path {want} evaluations starting at t = {}: {} has {} starting at {:?} \
-                         (make it with `lift-analyze dp --steps {}`)",
-                        rule[0],
-                        f.display(),
-                        path.evaluations(),
-                        path.timesteps[0],
-                        want - 1
-                    );
-                }
+/// How a strategy samples.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// The baseline on its timesteps.
+    Baseline(Vec<usize>),
+    /// LIFT along a (t₆₄, t₃₂) path.
+    Lift(SamplingPath),
+    /// LIFT's 64×64 scale on its timesteps with a never-denoised 32×32 input.
+    FineOnly { timesteps: Vec<usize>, coarse: CoarseInput },
+}
+
+impl Plan {
+    /// Model evaluations per image.
+    pub fn evaluations(&self) -> usize {
+        self.timesteps().len()
+    }
+
+    /// (t₆₄, t₃₂) per evaluation (t₃₂ = t₆₄ for the baseline, the label for the ablations).
+    pub fn timesteps(&self) -> Vec<[usize; 2]> {
+        match self {
+            Self::Baseline(ts) => ts.iter().map(|&t| [t, t]).collect(),
+            Self::Lift(p) => p.timesteps.clone(),
+            Self::FineOnly { timesteps, coarse } => timesteps.iter().map(|&t| [t, coarse.label(t)]).collect(),
+        }
+    }
+}
+
+/// The sampling plan of a job for a model of `kind` with `train_timesteps` steps.
+pub fn resolve_plan(job: &GenerateJob, kind: ModelKind, train_timesteps: usize) -> Result<Plan> {
+    let rule = job.protocol.timesteps(job.steps, train_timesteps).context("--steps")?;
+    let s = job.strategy;
+    if s.model() != kind {
+        bail!("the {s} strategy samples the {} model, but {} is a {kind} run", s.model(), job.run.display());
+    }
+    if !s.needs_heatmap() && job.path.is_some() {
+        bail!("the {s} strategy takes no path file (--path is for strategies whose path comes from a heatmap)");
+    }
+    let plan = match s {
+        Strategy::Baseline => Plan::Baseline(rule),
+        Strategy::Diagonal => Plan::Lift(SamplingPath::diagonal(&rule)),
+        Strategy::Random32 => Plan::FineOnly { timesteps: rule, coarse: CoarseInput::FreshNoise },
+        Strategy::Fixed32 => Plan::FineOnly { timesteps: rule, coarse: CoarseInput::InitialNoise },
+        _ => {
+            let file = job.path.as_ref().with_context(|| format!("the {s} strategy needs --path (a path file made by `lift-analyze dp`)"))?;
+            let loaded = PathFile::load(file, train_timesteps)?;
+            if loaded.meta.strategy != s {
+                bail!("{} is a {} path, not {s}", file.display(), loaded.meta.strategy);
             }
-            path
+            let path = loaded.sampling_path();
+            if job.protocol == TimestepRule::Fair && (path.evaluations() != rule.len() || path.timesteps[0] != [rule[0], rule[0]]) {
+                bail!(
+                    "the fair protocol gives every path {} evaluations starting at t = {}: {} has {} starting at {:?} \
+                     (make it with `lift-analyze dp --steps {}`)",
+                    rule.len(),
+                    rule[0],
+                    file.display(),
+                    path.evaluations(),
+                    path.timesteps[0],
+                    rule.len() - 1
+                );
+            }
+            Plan::Lift(path)
         }
     };
-    path.validate(train_timesteps)?;
-    Ok(path)
+    if let Plan::Lift(p) = &plan {
+        p.validate(train_timesteps)?;
+    }
+    Ok(plan)
 }
 
 /// File name of image `k`.
@@ -115,15 +148,39 @@ pub fn save_png16(path: &Path, chw: &[f32], side: usize) -> Result<()> {
     lift_core::io::write_atomic(path, &bytes)
 }
 
+/// The starting noise of images `ks` at one scale: image k's depends only on (seed, k, salt).
+fn noise<B: Backend>(ks: &[usize], side: usize, seed: u64, salt: u64, device: &B::Device) -> Tensor<B, 4> {
+    Tensor::cat(ks.iter().map(|&k| gaussian::<B>([1, 3, side, side], mix(seed, k as u64) ^ salt, device)).collect(), 0)
+}
+
+/// Samples images `ks` with `plan`.
+///
+/// # Shapes
+/// - output: `[ks.len(), 3, res, res]`, the sampler's floats (not clamped).
+pub fn sample_images<B: Backend>(trained: &TrainedRun<B>, plan: &Plan, ks: &[usize], seed: u64, device: &B::Device) -> Tensor<B, 4> {
+    let r = trained.config.model.resolution;
+    let c = trained.config.model.coarse_resolution();
+    let schedule = trained.config.schedule.build();
+    match (&trained.model, plan) {
+        (Trained::Baseline(m), Plan::Baseline(ts)) => sample_baseline(m, &schedule, ts, noise(ks, r, seed, 0, device)),
+        (Trained::Lift(m), Plan::Lift(path)) => sample_lift(m, &schedule, path, noise(ks, r, seed, 0, device), noise(ks, c, seed, 1, device)).0,
+        (Trained::Lift(m), Plan::FineOnly { timesteps, coarse }) => {
+            // Step s's fresh coarse noise depends on (seed, image, step) only.
+            let coarse_at = |step: usize| noise(ks, c, seed, 2 + step as u64, device);
+            sample_fine_only(m, &schedule, timesteps, noise(ks, r, seed, 0, device), noise(ks, c, seed, 1, device), *coarse, coarse_at)
+        }
+        _ => unreachable!("resolve_plan checks the model kind"),
+    }
+}
+
 impl BackendTask for GenerateJob {
     type Output = Result<GenerateReport>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<GenerateReport> {
-        let trained = load_run::<B::InnerBackend>(&self.checkpoint, self.weights, &device)?;
-        let config = &trained.config;
-        let schedule = lift_core::NoiseSchedule::new(config.schedule.kind, config.schedule.timesteps);
-        let path = resolve_path(&self, trained.info.model, schedule.len())?;
-        std::fs::create_dir_all(&self.out)?;
+        let trained = load_run::<B::InnerBackend>(&self.run, self.weights, &device)?;
+        let r = trained.config.model.resolution;
+        let plan = resolve_plan(&self, trained.info.model, trained.config.schedule.timesteps)?;
+        std::fs::create_dir_all(&self.out).with_context(|| format!("cannot create {}", self.out.display()))?;
         let record = self.out.join("generation.json");
         match lift_core::io::read_json::<GenerateJob>(&record) {
             Ok(previous) if GenerateJob { num_images: self.num_images, batch: self.batch, ..previous.clone() } != self => bail!(
@@ -133,24 +190,24 @@ impl BackendTask for GenerateJob {
             ),
             _ => lift_core::io::write_json(&record, &self)?,
         }
-        let missing: Vec<usize> = (0..self.num_images).filter(|k| !self.out.join(image_name(*k)).exists()).collect();
-        let r = config.model.resolution;
+        let inception = match &self.features {
+            Some(f) => Some((InceptionV3::<B::InnerBackend>::load(&f.inception, &device)?, f.resize)),
+            None => None,
+        };
+        let mut features = FeatureFile::open(&self.out.join(FeatureFile::NAME), self.features.is_some())?;
+        // With features, an image is done when its features are; they come in image order.
+        let missing: Vec<usize> = match &features {
+            Some(f) => (f.len()?.min(self.num_images)..self.num_images).collect(),
+            None => (0..self.num_images).filter(|k| !self.out.join(image_name(*k)).exists()).collect(),
+        };
         let progress = Progress::new("generate", self.num_images as u64, (self.num_images - missing.len()) as u64);
         let start = Instant::now();
         for chunk in missing.chunks(self.batch.max(1)) {
-            let noise = |side: usize, salt: u64| {
-                let parts: Vec<Tensor<B::InnerBackend, 4>> =
-                    chunk.iter().map(|&k| gaussian::<B::InnerBackend>([1, 3, side, side], mix(self.seed, k as u64) ^ salt, &device)).collect();
-                Tensor::cat(parts, 0)
-            };
-            let x64 = match &trained.model {
-                Trained::Lift(m) => sample_lift(m, &schedule, &path, noise(r, 0), noise(r / 2, 1)).0,
-                Trained::Baseline(m) => {
-                    let ts: Vec<usize> = path.timesteps.iter().map(|p| p[0]).collect();
-                    sample_baseline(m, &schedule, &ts, noise(r, 0))
-                }
-            };
-            let values: Vec<f32> = x64.into_data().to_vec().expect("f32 samples");
+            let x = sample_images(&trained, &plan, chunk, self.seed, &device);
+            if let (Some((net, resize)), Some(file)) = (&inception, features.as_mut()) {
+                file.append(&extract(net, x.clone().add_scalar(1.0).div_scalar(2.0), *resize))?;
+            }
+            let values: Vec<f32> = x.into_data().to_vec().expect("f32 samples");
             for (i, &k) in chunk.iter().enumerate() {
                 save_png16(&self.out.join(image_name(k)), &values[i * 3 * r * r..(i + 1) * 3 * r * r], r)?;
                 progress.inc();
@@ -159,35 +216,12 @@ impl BackendTask for GenerateJob {
         progress.finish();
         let seconds = start.elapsed().as_secs_f64();
         Ok(GenerateReport {
-            evaluations: path.evaluations(),
-            timesteps: path.timesteps.clone(),
+            evaluations: plan.evaluations(),
+            timesteps: plan.timesteps(),
             generated: missing.len(),
             already_there: self.num_images - missing.len(),
             seconds,
             images_per_s: if missing.is_empty() { f64::NAN } else { missing.len() as f64 / seconds },
         })
     }
-}
-
-/// An 8×8 grid (or fewer) of the first images in `dir`, each scaled to at least 64 pixels.
-pub fn sample_grid(dir: &Path, out: &Path, count: usize) -> Result<()> {
-    let files: Vec<PathBuf> = (0..count).map(|k| dir.join(image_name(k))).take_while(|p| p.exists()).collect();
-    if files.is_empty() {
-        bail!("no images in {}", dir.display());
-    }
-    let side = image::image_dimensions(&files[0])?.0;
-    let zoom = (64 / side).max(1);
-    let cell = side * zoom;
-    let cols = 8u32.min(files.len() as u32);
-    let rows = (files.len() as u32).div_ceil(cols);
-    let mut grid = image::RgbImage::from_pixel(cols * (cell + 2) + 2, rows * (cell + 2) + 2, image::Rgb([255, 255, 255]));
-    for (k, f) in files.iter().enumerate() {
-        let img = image::open(f)?.to_rgb8();
-        let img = image::imageops::resize(&img, cell, cell, image::imageops::FilterType::Nearest);
-        let (x, y) = ((k as u32 % cols) * (cell + 2) + 2, (k as u32 / cols) * (cell + 2) + 2);
-        image::imageops::overlay(&mut grid, &img, x as i64, y as i64);
-    }
-    let mut bytes = Vec::new();
-    grid.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
-    lift_core::io::write_atomic(out, &bytes)
 }

@@ -7,6 +7,9 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use lift_core::data::list_images;
+use lift_core::study::RealSubset;
+
 use crate::fid::read_image;
 use crate::swd::Planes;
 
@@ -21,16 +24,18 @@ pub fn planes_of(files: &[PathBuf], resolution: usize) -> Result<Planes> {
 
 /// Up to `limit` images of `dir` (sorted by name) at `resolution`, in [0, 1].
 pub fn folder_planes(dir: &Path, resolution: usize, limit: usize) -> Result<Planes> {
-    let files = lift_train::data::list_images(dir)?;
+    let files = list_images(dir)?;
     planes_of(&files[..files.len().min(limit)], resolution)
 }
 
-/// `limit` files of `dir` drawn at random (fixed seed), or all of them when `limit` is 0 or
-/// larger: a subset of a folder sorted by name would over-represent its first categories.
-pub fn real_subset(dir: &Path, limit: usize) -> Result<Vec<PathBuf>> {
-    let mut files = lift_train::data::list_images(dir)?;
+/// The real files FID compares against: `limit` of `dir`'s images (0 = all), the first in
+/// data-set order (sorted names) or drawn at random with a fixed seed.
+pub fn real_files(dir: &Path, limit: usize, subset: RealSubset) -> Result<Vec<PathBuf>> {
+    let mut files = list_images(dir)?;
     if limit > 0 && limit < files.len() {
-        files.shuffle(&mut ChaCha8Rng::seed_from_u64(0));
+        if subset == RealSubset::Random {
+            files.shuffle(&mut ChaCha8Rng::seed_from_u64(0));
+        }
         files.truncate(limit);
     }
     Ok(files)

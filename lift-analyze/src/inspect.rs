@@ -43,7 +43,7 @@ pub fn inspect(config: &LiftConfig) -> Inspection {
         lift_params: LiftUNet::<Flex>::new(&config.model, &device).num_params(),
         baseline_params: BaselineUNet::<Flex>::new(&config.model, &device).num_params(),
         schedule: summary(&schedule),
-        sampling_timesteps: config.sample.protocol.timesteps(config.sample.steps, schedule.len()),
+        sampling_timesteps: config.sample.protocol.timesteps(config.sample.steps, schedule.len()).expect("validated config"),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Progress for long computations: a bar on a terminal, a line every 10% otherwise.
+//! Progress for long computations: a bar on a terminal, otherwise a line every 10% (one at the
+//! end for fewer than 20 items).
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,8 +39,9 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.inc(1),
             None => {
-                let step = (self.total / 10).max(1);
-                if done % step == 0 || done == self.total {
+                // Small jobs get one line at the end; larger ones one every 10%.
+                let step = if self.total < 20 { self.total } else { self.total / 10 };
+                if done % step.max(1) == 0 || done == self.total {
                     let rate = (done - self.first) as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
                     let eta = (self.total - done) as f64 / rate.max(1e-9);
                     eprintln!("{}: {done}/{} ({:.0} s elapsed, ~{eta:.0} s left)", self.label, self.total, self.start.elapsed().as_secs_f64());

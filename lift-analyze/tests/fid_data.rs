@@ -28,7 +28,7 @@ fn inputs() -> Option<(PathBuf, PathBuf, PathBuf)> {
 
 /// Every other image (even or odd positions) of a folder, first `PER_SET` of them.
 fn half(dir: &Path, odd: bool) -> Vec<PathBuf> {
-    let files = lift_train::data::list_images(dir).unwrap();
+    let files = lift_core::data::list_images(dir).unwrap();
     files.into_iter().skip(odd as usize).step_by(2).take(PER_SET).collect()
 }
 
@@ -36,7 +36,7 @@ fn half(dir: &Path, odd: bool) -> Vec<PathBuf> {
 fn fid_separates_halves_from_vendors() {
     let Some((google, twitter, weights)) = inputs() else { return };
     let stats = |files: Vec<PathBuf>| {
-        let job = FeatureJob { weights: weights.clone(), files, resolution: 64, resize: Resize::Bicubic, batch: 16, label: "fid test".into() };
+        let job = FeatureJob { weights: weights.clone(), files, resolution: 64, resize: Resize::BicubicAntialias, batch: 16, label: "fid test".into() };
         Stats::from_features(&run_on(DeviceSpec::Cpu, job).unwrap().unwrap(), DIM).unwrap()
     };
     let (a, b, c) = (stats(half(&google, false)), stats(half(&google, true)), stats(half(&twitter, true)));

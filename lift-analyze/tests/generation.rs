@@ -2,26 +2,29 @@
 
 use std::path::Path;
 
-use lift_analyze::generate::{resolve_path, GenerateJob, PathChoice};
-use lift_analyze::heatmap::Heatmap;
-use lift_analyze::paths::{find_path, PathMode};
+use lift_analyze::generate::{resolve_plan, GenerateJob};
+use lift_analyze::heatmap::{Block, Blocks, Heatmap};
+use lift_analyze::paths::{find_path, path_steps, PathRequest};
+use lift_core::chain_rule::ChainRule;
 use lift_core::run::Weights;
-use lift_core::{run_on, DeviceSpec, ModelKind, NoiseSchedule, TimestepRule};
+use lift_core::{run_on, DeviceSpec, ModelKind, NoiseSchedule, Strategy, TimestepRule};
 
 mod common;
 use common::fake_run;
 
-fn job(run: &Path, path: PathChoice, out: &Path, n: usize, batch: usize) -> GenerateJob {
+fn job(run: &Path, strategy: Strategy, out: &Path, n: usize, batch: usize) -> GenerateJob {
     GenerateJob {
-        checkpoint: run.to_path_buf(),
+        run: run.to_path_buf(),
         weights: Weights::Ema,
-        path,
+        strategy,
+        path: None,
         num_images: n,
         out: out.to_path_buf(),
         steps: 6,
         protocol: TimestepRule::Reference,
         batch,
         seed: 11,
+        features: None,
     }
 }
 
@@ -33,22 +36,22 @@ fn bytes(dir: &Path, n: usize) -> Vec<Vec<u8>> {
 fn generation_is_deterministic_and_resumable() {
     let run = fake_run("det", ModelKind::Lift);
     let (a, b) = (run.join("a"), run.join("b"));
-    let report = run_on(DeviceSpec::Cpu, job(&run, PathChoice::Diagonal, &a, 5, 5)).unwrap().unwrap();
+    let report = run_on(DeviceSpec::Cpu, job(&run, Strategy::Diagonal, &a, 5, 5)).unwrap().unwrap();
     // 1000 div 6 = 166: 996, 830, 664, 498, 332, 166, 0 → 7 evaluations ("N steps" = N + 1).
     assert_eq!(report.evaluations, 7);
     // Another batch size, then a deleted image regenerated on its own: same bytes.
-    run_on(DeviceSpec::Cpu, job(&run, PathChoice::Diagonal, &b, 5, 2)).unwrap().unwrap();
+    run_on(DeviceSpec::Cpu, job(&run, Strategy::Diagonal, &b, 5, 2)).unwrap().unwrap();
     assert_eq!(bytes(&a, 5), bytes(&b, 5));
     std::fs::remove_file(b.join("000003.png")).unwrap();
-    let again = run_on(DeviceSpec::Cpu, job(&run, PathChoice::Diagonal, &b, 5, 2)).unwrap().unwrap();
+    let again = run_on(DeviceSpec::Cpu, job(&run, Strategy::Diagonal, &b, 5, 2)).unwrap().unwrap();
     assert_eq!((again.generated, again.already_there), (1, 4));
     assert_eq!(bytes(&a, 5), bytes(&b, 5));
     // Another seed gives other images.
     let c = run.join("c");
-    run_on(DeviceSpec::Cpu, GenerateJob { seed: 12, ..job(&run, PathChoice::Diagonal, &c, 1, 1) }).unwrap().unwrap();
+    run_on(DeviceSpec::Cpu, GenerateJob { seed: 12, ..job(&run, Strategy::Diagonal, &c, 1, 1) }).unwrap().unwrap();
     assert_ne!(bytes(&a, 1), bytes(&c, 1));
     // A folder of another generation is refused instead of mixed.
-    let e = run_on(DeviceSpec::Cpu, GenerateJob { seed: 12, ..job(&run, PathChoice::Diagonal, &a, 5, 5) }).unwrap().unwrap_err();
+    let e = run_on(DeviceSpec::Cpu, GenerateJob { seed: 12, ..job(&run, Strategy::Diagonal, &a, 5, 5) }).unwrap().unwrap_err();
     assert!(e.to_string().contains("another generation"), "{e}");
 }
 
@@ -56,9 +59,28 @@ fn generation_is_deterministic_and_resumable() {
 fn baseline_runs_sample_one_scale() {
     let run = fake_run("base", ModelKind::Baseline);
     let out = run.join("s");
-    let report = run_on(DeviceSpec::Cpu, job(&run, PathChoice::Baseline, &out, 2, 2)).unwrap().unwrap();
+    let report = run_on(DeviceSpec::Cpu, job(&run, Strategy::Baseline, &out, 2, 2)).unwrap().unwrap();
     assert_eq!(report.evaluations, 7);
-    assert!(run_on(DeviceSpec::Cpu, job(&run, PathChoice::Diagonal, &run.join("x"), 1, 1)).unwrap().is_err());
+    assert!(run_on(DeviceSpec::Cpu, job(&run, Strategy::Diagonal, &run.join("x"), 1, 1)).unwrap().is_err());
+}
+
+#[test]
+fn the_32x32_ablations_sample_and_differ_from_the_diagonal() {
+    let run = fake_run("ablations", ModelKind::Lift);
+    let out = |name: &str| run.join(name);
+    let mut images = Vec::new();
+    for (name, strategy) in [("d", Strategy::Diagonal), ("r", Strategy::Random32), ("f", Strategy::Fixed32)] {
+        let report = run_on(DeviceSpec::Cpu, job(&run, strategy, &out(name), 2, 2)).unwrap().unwrap();
+        // The 64×64 scale follows the diagonal's timesteps, labelled the same at both scales.
+        assert_eq!(report.evaluations, 7, "{strategy}");
+        assert!(report.timesteps.iter().all(|t| t[0] == t[1]), "{strategy}: {:?}", report.timesteps);
+        images.push(bytes(&out(name), 2));
+    }
+    assert_ne!(images[0], images[1]);
+    assert_ne!(images[1], images[2]);
+    // A strategy needing a path file is refused without one, naming the flag.
+    let e = run_on(DeviceSpec::Cpu, job(&run, Strategy::Dp64, &out("x"), 1, 1)).unwrap().unwrap_err().to_string();
+    assert!(e.contains("--path"), "{e}");
 }
 
 #[test]
@@ -71,18 +93,18 @@ fn the_fair_protocol_gives_every_path_the_same_budget() {
     let mut counts = Vec::new();
     for protocol in [TimestepRule::Reference, TimestepRule::Fair] {
         let mut per_path = Vec::new();
-        for (name, choice, kind) in [("baseline", PathChoice::Baseline, ModelKind::Baseline), ("diagonal", PathChoice::Diagonal, ModelKind::Lift)] {
-            let j = GenerateJob { steps, protocol, ..job(Path::new("unused"), choice, &dir, 1, 1) };
-            per_path.push((name.to_string(), resolve_path(&j, kind, 1000).unwrap()));
+        for strategy in [Strategy::Baseline, Strategy::Diagonal] {
+            let j = GenerateJob { steps, protocol, ..job(Path::new("unused"), strategy, &dir, 1, 1) };
+            per_path.push((strategy, resolve_plan(&j, strategy.model(), 1000).unwrap()));
         }
-        for mode in [PathMode::Fine, PathMode::Total] {
-            let dp_steps = if protocol == TimestepRule::Fair { steps - 1 } else { steps };
-            let file = dir.join(format!("{}-{}.json", mode.name(), protocol.name()));
-            lift_core::io::write_json(&file, &find_path(&map, &file, mode, dp_steps, 5, &schedule).unwrap()).unwrap();
-            let j = GenerateJob { steps, protocol, ..job(Path::new("unused"), PathChoice::File(file), &dir, 1, 1) };
-            per_path.push((mode.name().to_string(), resolve_path(&j, ModelKind::Lift, 1000).unwrap()));
+        for strategy in [Strategy::Dp64, Strategy::DpTotal] {
+            let file = dir.join(format!("{strategy}-{protocol}.json"));
+            let request = PathRequest { strategy, chain_rule: ChainRule::Sl, steps: path_steps(strategy, protocol, steps, 1000).unwrap(), max_jump: 5 };
+            lift_core::io::write_json(&file, &find_path(&map, &file, request, &schedule).unwrap()).unwrap();
+            let j = GenerateJob { steps, protocol, path: Some(file), ..job(Path::new("unused"), strategy, &dir, 1, 1) };
+            per_path.push((strategy, resolve_plan(&j, ModelKind::Lift, 1000).unwrap()));
         }
-        counts.push(per_path.iter().map(|(n, p)| (n.clone(), p.evaluations(), p.timesteps[0])).collect::<Vec<_>>());
+        counts.push(per_path.iter().map(|(s, p)| (*s, p.evaluations(), p.timesteps()[0])).collect::<Vec<_>>());
     }
     // Reference: the quirks — 19 evaluations everywhere, diagonal and baseline from 990, DP from 999.
     assert!(counts[0].iter().all(|c| c.1 == 19), "{:?}", counts[0]);
@@ -91,28 +113,31 @@ fn the_fair_protocol_gives_every_path_the_same_budget() {
     // Fair: exactly 18 evaluations from 999 for every path.
     assert!(counts[1].iter().all(|c| c.1 == 18 && c.2 == [999, 999]), "{:?}", counts[1]);
     // A reference-length DP path is refused under the fair protocol, with the fix in the message.
-    let long = dir.join("64-reference.json");
-    let j = GenerateJob { steps, protocol: TimestepRule::Fair, ..job(Path::new("unused"), PathChoice::File(long), &dir, 1, 1) };
-    let e = resolve_path(&j, ModelKind::Lift, 1000).unwrap_err().to_string();
+    let long = dir.join("dp-64-reference.json");
+    let j = GenerateJob { steps, protocol: TimestepRule::Fair, path: Some(long.clone()), ..job(Path::new("unused"), Strategy::Dp64, &dir, 1, 1) };
+    let e = resolve_plan(&j, ModelKind::Lift, 1000).unwrap_err().to_string();
     assert!(e.contains("--steps 17"), "{e}");
+    // A path file of another strategy is refused.
+    let j = GenerateJob { steps, path: Some(long), ..job(Path::new("unused"), Strategy::DpTotal, &dir, 1, 1) };
+    assert!(resolve_plan(&j, ModelKind::Lift, 1000).unwrap_err().to_string().contains("not dp-total"));
 }
 
 fn synthetic_heatmap(n: usize, schedule: &NoiseSchedule) -> Heatmap {
-    let grid = lift_analyze::grid::Grid::new(lift_analyze::grid::GridSpec::TLinspace { points: n }, schedule).unwrap();
+    let grid = lift_core::grid::Grid::new(lift_core::grid::GridSpec::TLinspace { points: n }, schedule).unwrap();
     let m = |f: &dyn Fn(usize, usize) -> f64| (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect::<Vec<Vec<f64>>>();
-    let e64 = m(&|i, j| 1.0 / (1.0 + i as f64) + 0.1 / (1.0 + j as f64));
-    let e32 = m(&|i, j| 0.5 / (1.0 + j as f64) + 0.05 / (1.0 + i as f64));
+    let block = |f: &dyn Fn(usize, usize) -> f64| Block { mean: m(f), se: m(&|_, _| 0.0) };
     Heatmap {
         t_grid: grid.t.clone(),
         snr: grid.snr.clone(),
         log_snr: grid.log_snr.clone(),
-        error_total: m(&|i, j| e64[i][j] + e32[i][j]),
-        error_64: e64.clone(),
-        error_32: e32.clone(),
-        stderr_64: vec![],
-        stderr_32: vec![],
+        blocks: Blocks {
+            hh: block(&|i, j| 1.0 / (1.0 + i as f64) + 0.1 / (1.0 + j as f64)),
+            hl: block(&|_, _| 0.01),
+            lh: block(&|_, _| 0.01),
+            ll: block(&|i, j| 0.5 / (1.0 + j as f64) + 0.05 / (1.0 + i as f64)),
+        },
         meta: serde_json::from_value(serde_json::json!({
-            "checkpoint": "synthetic", "weights": "ema", "grid": {"kind": "t-linspace", "points": n},
+            "checkpoint": "synthetic", "weights": "ema", "grid": format!("t-linspace:{n}"),
             "images": 0, "probes": 0, "seed": 0, "estimator": "none", "data": "none"
         }))
         .unwrap(),

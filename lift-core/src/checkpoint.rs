@@ -7,44 +7,19 @@ use anyhow::{bail, Context, Result};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::{backend::Backend, Tensor};
-use serde::{Deserialize, Serialize};
 
 /// Which of the two networks a run trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum ModelKind {
     /// The dual-scale LIFT UNet.
+    #[value(name = "lift")]
     Lift,
     /// The single-scale baseline UNet.
+    #[value(name = "baseline")]
     Baseline,
 }
 
-impl ModelKind {
-    /// Lower-case name, as on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Lift => "lift",
-            Self::Baseline => "baseline",
-        }
-    }
-}
-
-impl std::str::FromStr for ModelKind {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "lift" => Ok(Self::Lift),
-            "baseline" => Ok(Self::Baseline),
-            other => bail!("unknown model '{other}': expected lift or baseline"),
-        }
-    }
-}
-
-impl std::fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+crate::value_enum_names!(ModelKind);
 
 type WeightsRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 

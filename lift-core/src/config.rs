@@ -8,7 +8,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::schedule::ScheduleKind;
+use crate::schedule::{NoiseSchedule, ScheduleKind};
+use crate::study::StudyConfig;
 use crate::timesteps::TimestepRule;
 
 /// Shape of the UNet shared by the LIFT model and the single-scale baseline.
@@ -72,6 +73,13 @@ fn default_timesteps() -> usize {
     1000
 }
 
+impl ScheduleConfig {
+    /// The ᾱ table this section describes.
+    pub fn build(&self) -> NoiseSchedule {
+        NoiseSchedule::new(self.kind, self.timesteps)
+    }
+}
+
 impl Default for ScheduleConfig {
     fn default() -> Self {
         Self { kind: ScheduleKind::default(), timesteps: default_timesteps() }
@@ -105,9 +113,12 @@ pub struct TrainConfig {
     pub ema_decay: f64,
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Fraction of the images held out for validation.
-    #[serde(default = "default_validation_fraction")]
+    /// Fraction of the images held out for validation (the original: 0, every image trains).
+    #[serde(default)]
     pub validation_fraction: f64,
+    /// Drop an epoch's last batch when it is short (the original's `drop_last = True`).
+    #[serde(default = "default_drop_last")]
+    pub drop_last: bool,
     /// Stop an epoch after this many batches (0 = the whole data set): for quick presets.
     #[serde(default)]
     pub max_batches_per_epoch: usize,
@@ -116,8 +127,8 @@ pub struct TrainConfig {
 fn default_seed() -> u64 {
     42
 }
-fn default_validation_fraction() -> f64 {
-    0.05
+fn default_drop_last() -> bool {
+    true
 }
 
 /// Sampling defaults.
@@ -128,53 +139,6 @@ pub struct SampleConfig {
     pub steps: usize,
     #[serde(default)]
     pub protocol: TimestepRule,
-}
-
-/// How the whole study (`cargo xtask reproduce`) measures a trained pair of models. The defaults
-/// are the original's newest protocol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StudyConfig {
-    /// Heatmap grid, `t-linspace:N` or `snr-logspace:N`.
-    pub heatmap_grid: String,
-    /// Training images per heatmap cell.
-    pub heatmap_images: usize,
-    /// Rademacher probes per image.
-    pub heatmap_probes: usize,
-    /// Largest jump per axis and step of the DP paths.
-    pub max_jump: usize,
-    /// Generated images per (strategy, protocol, seed) for FID and SWD.
-    pub fid_images: usize,
-    /// Real images compared against (0 = all).
-    pub real_images: usize,
-    /// Sampling seeds (FID is reported as mean ± std over them).
-    pub seeds: usize,
-    /// Samples per MSE test.
-    pub mse_samples: usize,
-    /// Timestep of the noisy scale in the MSE tests.
-    pub mse_timestep: usize,
-    /// Which weights the analysis uses: `ema` or `raw`.
-    pub weights: String,
-    /// Batch for generation and Inception features.
-    pub batch: usize,
-}
-
-impl Default for StudyConfig {
-    fn default() -> Self {
-        Self {
-            heatmap_grid: "t-linspace:30".into(),
-            heatmap_images: 16,
-            heatmap_probes: 4,
-            max_jump: 5,
-            fid_images: 15_803,
-            real_images: 0,
-            seeds: 5,
-            mse_samples: 500,
-            mse_timestep: 500,
-            weights: "ema".into(),
-            batch: 64,
-        }
-    }
 }
 
 /// A whole configuration file.
@@ -243,34 +207,7 @@ impl LiftConfig {
         if n == 0 || n >= s.timesteps {
             bail!("sample.steps must be in 1..{} (got {n})", s.timesteps);
         }
-        let st = &self.study;
-        for (key, value) in [
-            ("study.heatmap_images", st.heatmap_images),
-            ("study.heatmap_probes", st.heatmap_probes),
-            ("study.max_jump", st.max_jump),
-            ("study.fid_images", st.fid_images),
-            ("study.seeds", st.seeds),
-            ("study.mse_samples", st.mse_samples),
-            ("study.batch", st.batch),
-        ] {
-            if value == 0 {
-                bail!("{key} must be positive");
-            }
-        }
-        if st.mse_timestep >= s.timesteps {
-            bail!("study.mse_timestep must be below schedule.timesteps = {}", s.timesteps);
-        }
-        if !matches!(st.weights.as_str(), "ema" | "raw") {
-            bail!("study.weights must be \"ema\" or \"raw\" (got {:?})", st.weights);
-        }
-        let grid_ok = st
-            .heatmap_grid
-            .split_once(':')
-            .is_some_and(|(k, n)| matches!(k, "t-linspace" | "snr-logspace") && n.parse::<usize>().is_ok_and(|n| n >= 2));
-        if !grid_ok {
-            bail!("study.heatmap_grid must be t-linspace:N or snr-logspace:N with N ≥ 2 (got {:?})", st.heatmap_grid);
-        }
-        Ok(())
+        self.study.validate(s.timesteps)
     }
 }
 
@@ -312,7 +249,7 @@ impl ModelConfig {
 
     /// Side of the coarse scale.
     pub fn coarse_resolution(&self) -> usize {
-        self.resolution / 2
+        crate::data::coarse_side(self.resolution)
     }
 }
 
@@ -362,8 +299,10 @@ mod tests {
         let e = error_for("lr_schedule = \"constant\"", "lr_schedule = \"step\"");
         assert!(e.contains("step"), "{e}");
         let e = error_for("heatmap_grid = \"t-linspace:12\"", "heatmap_grid = \"cubic:12\"");
-        assert!(e.contains("study.heatmap_grid"), "{e}");
+        assert!(e.contains("heatmap_grid") && e.contains("cubic"), "{e}");
         let e = error_for("weights = \"ema\"", "weights = \"best\"");
-        assert!(e.contains("study.weights"), "{e}");
+        assert!(e.contains("weights") && e.contains("best"), "{e}");
+        let e = error_for("mse_timestep = 500", "mse_timestep = 1000");
+        assert!(e.contains("study.mse_timestep"), "{e}");
     }
 }

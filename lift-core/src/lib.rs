@@ -1,16 +1,24 @@
 //! Core of the LIFT dual-scale diffusion pipeline: configuration, noise schedule, the two UNets,
 //! the DDIM sampler and sampling paths. Everything is generic over the Burn backend.
 
+pub mod chain_rule;
 pub mod checkpoint;
 pub mod config;
+pub mod data;
 pub mod device;
+pub mod grid;
 pub mod io;
+pub mod metrics_csv;
 pub mod model;
+pub mod names;
 pub mod path;
 pub mod pipeline;
 pub mod run;
 pub mod sampler;
 pub mod schedule;
+pub mod seed;
+pub mod strategy;
+pub mod study;
 pub mod timesteps;
 
 pub use burn;
@@ -22,4 +30,5 @@ pub use device::CpuBackend;
 pub use model::{BaselineUNet, LiftUNet};
 pub use path::{PathFile, SamplingPath};
 pub use schedule::NoiseSchedule;
+pub use strategy::Strategy;
 pub use timesteps::TimestepRule;

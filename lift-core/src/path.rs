@@ -6,6 +6,10 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::chain_rule::ChainRule;
+use crate::grid::GridSpec;
+use crate::strategy::Strategy;
+
 /// The evaluation timesteps of one sampling run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SamplingPath {
@@ -64,16 +68,42 @@ impl SamplingPath {
     }
 }
 
+/// A path's cost under the two objectives of the write-up's table, on its heatmap.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PathCosts {
+    /// The DP-64 objective (64×64 error only).
+    pub fine: f64,
+    /// The DP-Total objective (both scales).
+    pub total: f64,
+}
+
+/// How a path was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathMeta {
+    pub strategy: Strategy,
+    pub chain_rule: ChainRule,
+    /// Steps asked for (the path has steps + 1 points).
+    pub steps: usize,
+    /// Jump limit asked for and the one the search succeeded with (DP strategies only).
+    pub max_jump_requested: Option<usize>,
+    pub max_jump: Option<usize>,
+    pub heatmap: String,
+    pub grid: GridSpec,
+    pub costs: PathCosts,
+    pub git_commit: String,
+}
+
 /// The JSON file of a path: `{"indices", "timesteps", "snr", "cost", "meta"}`, first entry the
-/// noisiest. `indices` are heatmap grid cells (row = 64×64 grid index, column = 32×32).
+/// noisiest. `indices` are heatmap grid cells (row = 64×64 grid index, column = 32×32; the
+/// nearest cell for points between grid points).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PathFile {
     pub indices: Vec<[usize; 2]>,
     pub timesteps: Vec<[usize; 2]>,
     pub snr: Vec<[f64; 2]>,
+    /// The path's cost under its own strategy's objective.
     pub cost: f64,
-    #[serde(default)]
-    pub meta: serde_json::Value,
+    pub meta: PathMeta,
 }
 
 impl PathFile {

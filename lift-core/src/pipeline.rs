@@ -7,13 +7,10 @@ use crate::model::{BaselineUNet, LiftUNet};
 use crate::path::SamplingPath;
 use crate::sampler::{ddim_step, StepAlphas};
 use crate::schedule::NoiseSchedule;
+use crate::timesteps::timestep_tensor;
 
 fn alphas(schedule: &NoiseSchedule, t: usize, t_prev: usize) -> StepAlphas {
     StepAlphas { alpha_bar: schedule.alpha_bar(t), alpha_bar_prev: schedule.alpha_bar(t_prev) }
-}
-
-fn timestep_tensor<B: Backend>(t: usize, batch: usize, device: &B::Device) -> Tensor<B, 1> {
-    Tensor::<B, 1>::ones([batch], device).mul_scalar(t as f64)
 }
 
 /// Runs DDIM along `path` with any two-scale denoiser `(x₆₄, x₃₂, t₆₄, t₃₂) ↦ (ε̂₆₄, ε̂₃₂)`.
@@ -30,8 +27,8 @@ pub fn sample_joint<B: Backend>(
     let batch = x64.dims()[0];
     let device = x64.device();
     for step in path.steps() {
-        let t64 = timestep_tensor(step.t[0], batch, &device);
-        let t32 = timestep_tensor(step.t[1], batch, &device);
+        let t64 = timestep_tensor(step.t[0] as f64, batch, &device);
+        let t32 = timestep_tensor(step.t[1] as f64, batch, &device);
         let (eps64, eps32) = denoise(x64.clone(), x32.clone(), t64, t32);
         x64 = ddim_step(x64, eps64, alphas(schedule, step.t[0], step.t_prev[0])).prev;
         x32 = ddim_step(x32, eps32, alphas(schedule, step.t[1], step.t_prev[1])).prev;
@@ -64,10 +61,56 @@ pub fn sample_baseline<B: Backend>(
     let device = x.device();
     for (i, &t) in timesteps.iter().enumerate() {
         let t_prev = timesteps.get(i + 1).copied().unwrap_or(0);
-        let eps = model.forward(x.clone(), timestep_tensor(t, batch, &device));
+        let eps = model.forward(x.clone(), timestep_tensor(t as f64, batch, &device));
         x = ddim_step(x, eps, alphas(schedule, t, t_prev)).prev;
     }
     x
+}
+
+/// The model's 32×32 input in the ablations that never denoise it (`generate_for_fid.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoarseInput {
+    /// Fresh N(0, 1) noise at every step ("random32").
+    FreshNoise,
+    /// The initial noise, unchanged ("fixed32").
+    InitialNoise,
+}
+
+impl CoarseInput {
+    /// The 32×32 timestep label at 64×64 timestep `t`: the same t, as the original.
+    pub fn label(self, t: usize) -> usize {
+        t
+    }
+}
+
+/// DDIM on the 64×64 scale alone with the LIFT model, over descending `timesteps`: the 32×32
+/// input is `x32` throughout ([`CoarseInput::InitialNoise`]) or `fresh(step)` at each step, at
+/// the label [`CoarseInput::label`]; ε̂₃₂ is discarded.
+///
+/// # Shapes
+/// - `x64`: `[batch, 3, res, res]`, `x32` and `fresh(k)`: `[batch, 3, res/2, res/2]` → like `x64`
+pub fn sample_fine_only<B: Backend>(
+    model: &LiftUNet<B>,
+    schedule: &NoiseSchedule,
+    timesteps: &[usize],
+    mut x64: Tensor<B, 4>,
+    x32: Tensor<B, 4>,
+    coarse: CoarseInput,
+    fresh: impl Fn(usize) -> Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    let batch = x64.dims()[0];
+    let device = x64.device();
+    for (i, &t) in timesteps.iter().enumerate() {
+        let t_prev = timesteps.get(i + 1).copied().unwrap_or(0);
+        let input32 = match coarse {
+            CoarseInput::FreshNoise => fresh(i),
+            CoarseInput::InitialNoise => x32.clone(),
+        };
+        let (t64, t32) = (timestep_tensor(t as f64, batch, &device), timestep_tensor(coarse.label(t) as f64, batch, &device));
+        let (eps64, _) = model.forward(x64.clone(), input32, t64, t32);
+        x64 = ddim_step(x64, eps64, alphas(schedule, t, t_prev)).prev;
+    }
+    x64
 }
 
 #[cfg(test)]

@@ -45,36 +45,18 @@ pub struct RunInfo {
 }
 
 /// Which weights of a run to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Weights {
     /// The exponential moving average (what the original's best results used).
     #[default]
+    #[value(name = "ema")]
     Ema,
     /// The trained network itself.
+    #[value(name = "raw")]
     Raw,
 }
 
-impl std::str::FromStr for Weights {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "ema" => Ok(Self::Ema),
-            "raw" => Ok(Self::Raw),
-            other => bail!("unknown weights '{other}': expected ema or raw"),
-        }
-    }
-}
-
-impl Weights {
-    /// `ema` or `raw`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Ema => "ema",
-            Self::Raw => "raw",
-        }
-    }
-}
+crate::value_enum_names!(Weights);
 
 /// Paths inside a run folder.
 #[derive(Debug, Clone)]
@@ -94,7 +76,7 @@ impl RunDir {
         self.0.join("checkpoint")
     }
     pub fn weights(&self, which: Weights) -> PathBuf {
-        self.0.join("weights").join(format!("{}.mpk", which.name()))
+        self.0.join("weights").join(format!("{which}.mpk"))
     }
 
     /// Reads `config.toml` and `run.json`.
@@ -131,7 +113,7 @@ pub fn load_run<B: Backend>(dir: &Path, which: Weights, device: &B::Device) -> R
             "{} has no {} weights ({}): the run has not finished (epochs completed: {}/{}); \
              finish it with `lift-train --resume --out {}`",
             dir.display(),
-            which.name(),
+            which,
             path.display(),
             info.epochs_completed,
             info.epochs_planned,

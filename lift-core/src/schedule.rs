@@ -4,6 +4,7 @@
 //! cost, sampling timesteps) all read this table.
 
 use anyhow::{bail, Result};
+use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// Which β sequence defines ᾱ.
@@ -142,10 +143,36 @@ impl NoiseSchedule {
         Ok(self.timestep_for_snr(snr)?.round() as usize)
     }
 
+    /// The integer timestep whose ᾱ is nearest to SNR/(1 + SNR) (the first on ties): how the
+    /// original's older scripts turn an SNR into a timestep.
+    pub fn nearest_alpha_bar_timestep(&self, snr: f64) -> usize {
+        let target = Self::alpha_bar_for_snr(snr);
+        (0..self.len()).min_by(|&a, &b| (self.alpha_bar[a] - target).abs().total_cmp(&(self.alpha_bar[b] - target).abs())).unwrap_or(0)
+    }
+
     /// ᾱ for a given SNR (the inverse of SNR = ᾱ/(1−ᾱ)).
     pub fn alpha_bar_for_snr(snr: f64) -> f64 {
         snr / (1.0 + snr)
     }
+
+    /// The forward process at timestep `t`: x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε.
+    ///
+    /// # Shapes
+    /// - `x0`, `eps`: any shape, equal; the output has the same shape.
+    pub fn add_noise<B: Backend, const D: usize>(&self, x0: Tensor<B, D>, eps: Tensor<B, D>, t: usize) -> Tensor<B, D> {
+        add_noise(x0, eps, self.alpha_bar(t))
+    }
+}
+
+/// x = √ᾱ·x₀ + √(1−ᾱ)·ε for any ᾱ, also one between timesteps (an SNR grid point).
+pub fn add_noise<B: Backend, const D: usize>(x0: Tensor<B, D>, eps: Tensor<B, D>, alpha_bar: f64) -> Tensor<B, D> {
+    x0.mul_scalar(alpha_bar.sqrt()) + eps.mul_scalar((1.0 - alpha_bar).sqrt())
+}
+
+/// [`add_noise`] on host values, with the coefficients rounded to f32 once.
+pub fn add_noise_host(x0: &[f32], eps: &[f32], alpha_bar: f64) -> Vec<f32> {
+    let (sa, s1a) = (alpha_bar.sqrt() as f32, (1.0 - alpha_bar).sqrt() as f32);
+    x0.iter().zip(eps).map(|(x, e)| sa * x + s1a * e).collect()
 }
 
 #[cfg(test)]
@@ -186,6 +213,14 @@ mod tests {
         let s = NoiseSchedule::reference();
         assert_eq!(s.nearest_timestep_for_snr(0.01).unwrap(), 943);
         assert_eq!(s.nearest_timestep_for_snr(100.0).unwrap(), 54);
+    }
+
+    #[test]
+    fn the_older_scripts_snap_snr_to_the_nearest_alpha_bar() {
+        // docs/protocol.md: the 15-point SNR grid logspace(0.01, 100) lands on these timesteps.
+        let s = NoiseSchedule::reference();
+        let ts: Vec<usize> = (0..15).map(|k| s.nearest_alpha_bar_timestep(10f64.powf(-2.0 + 4.0 * k as f64 / 14.0))).collect();
+        assert_eq!(ts, [943, 911, 877, 831, 770, 692, 599, 495, 391, 298, 220, 159, 113, 79, 54]);
     }
 
     #[test]

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use lift_core::data::{average_2x2, coarse_side, ImageSet};
+use lift_core::schedule::add_noise_host;
+use lift_core::seed::mix;
+use lift_core::config::TrainConfig;
 use lift_core::NoiseSchedule;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-
-use crate::data::ImageSet;
 
 /// Noised inputs and their targets. The baseline reads only the 64×64 fields.
 #[derive(Debug, Clone)]
@@ -28,14 +30,6 @@ pub struct NoisedBatch<B: Backend> {
     /// Timesteps, `[batch]`.
     pub t64: Tensor<B, 1>,
     pub t32: Tensor<B, 1>,
-}
-
-/// SplitMix64 finaliser: decorrelates nearby seeds.
-pub fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Everything needed to turn (image index, seed) into a training example.
@@ -55,25 +49,9 @@ struct Example {
     t32: usize,
 }
 
-/// 2×2 average of a CHW image (= bilinear, align_corners = false, for an exact halving).
-pub fn average_2x2(chw: &[f32], resolution: usize) -> Vec<f32> {
-    let (r, h) = (resolution, resolution / 2);
-    let mut out = vec![0f32; 3 * h * h];
-    for c in 0..3 {
-        for y in 0..h {
-            for x in 0..h {
-                let at = |yy: usize, xx: usize| chw[c * r * r + yy * r + xx];
-                out[c * h * h + y * h + x] =
-                    (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4.0;
-            }
-        }
-    }
-    out
-}
-
 impl NoiseSource {
     fn example(&self, image: usize, seed: u64) -> Example {
-        let r = self.images.resolution;
+        let r = self.images.resolution();
         let clean64 = self.images.chw(image);
         let clean32 = average_2x2(&clean64, r);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -82,18 +60,14 @@ impl NoiseSource {
         let mut normals = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.sample(StandardNormal)).collect() };
         let eps64 = normals(clean64.len());
         let eps32 = normals(clean32.len());
-        let noise = |clean: &[f32], eps: &[f32], t: usize| -> Vec<f32> {
-            let a = self.schedule.alpha_bar(t);
-            let (sa, s1a) = (a.sqrt() as f32, (1.0 - a).sqrt() as f32);
-            clean.iter().zip(eps).map(|(x, e)| sa * x + s1a * e).collect()
-        };
+        let noise = |clean: &[f32], eps: &[f32], t: usize| add_noise_host(clean, eps, self.schedule.alpha_bar(t));
         Example { x64: noise(&clean64, &eps64, t64), x32: noise(&clean32, &eps32, t32), eps64, eps32, t64, t32 }
     }
 
     /// The batch for (image, seed) pairs.
     pub fn batch<B: Backend>(&self, items: &[(usize, u64)], device: &B::Device) -> NoisedBatch<B> {
         let examples: Vec<Example> = items.iter().map(|&(i, s)| self.example(i, s)).collect();
-        let (n, r) = (examples.len(), self.images.resolution);
+        let (n, r) = (examples.len(), self.images.resolution());
         let stack = |f: fn(&Example) -> &Vec<f32>, side: usize| {
             let data: Vec<f32> = examples.iter().flat_map(|e| f(e).iter().copied()).collect();
             Tensor::<B, 4>::from_data(TensorData::new(data, [n, 3, side, side]), device)
@@ -104,12 +78,22 @@ impl NoiseSource {
         };
         NoisedBatch {
             x64: stack(|e| &e.x64, r),
-            x32: stack(|e| &e.x32, r / 2),
+            x32: stack(|e| &e.x32, coarse_side(r)),
             eps64: stack(|e| &e.eps64, r),
-            eps32: stack(|e| &e.eps32, r / 2),
+            eps32: stack(|e| &e.eps32, coarse_side(r)),
             t64: times(|e| e.t64),
             t32: times(|e| e.t32),
         }
+    }
+}
+
+/// Optimiser steps per epoch over `n` training images: whole batches only with `drop_last` (the
+/// original), capped by `max_batches_per_epoch`.
+pub fn batches_per_epoch(n: usize, train: &TrainConfig) -> usize {
+    let batches = if train.drop_last { n / train.batch_size } else { n.div_ceil(train.batch_size) };
+    match train.max_batches_per_epoch {
+        0 => batches,
+        cap => batches.min(cap),
     }
 }
 
@@ -128,21 +112,14 @@ pub struct EpochLoader<B: Backend> {
 }
 
 impl<B: Backend> EpochLoader<B> {
-    /// Training loader over `indices`, starting at `first_epoch` (1-based; k+1 when resuming from k).
-    /// `max_batches` > 0 caps the batches per epoch (each epoch draws its own subset).
-    pub fn train(
-        source: Arc<NoiseSource>,
-        indices: Vec<usize>,
-        batch_size: usize,
-        max_batches: usize,
-        seed: u64,
-        first_epoch: usize,
-        device: B::Device,
-    ) -> Self {
-        let mut loader = Self::new(source, indices, batch_size, seed, true, first_epoch, device);
-        if max_batches > 0 {
-            loader.per_epoch = loader.per_epoch.min(max_batches * batch_size);
-        }
+    /// Training loader over `indices` with `train`'s batch size, seed, batch cap (each capped epoch
+    /// draws its own subset) and `drop_last`, starting at `first_epoch` (1-based; k+1 when
+    /// resuming from k).
+    pub fn train(source: Arc<NoiseSource>, indices: Vec<usize>, train: &TrainConfig, first_epoch: usize, device: B::Device) -> Self {
+        let n = indices.len();
+        let mut loader = Self::new(source, indices, train.batch_size, train.seed, true, first_epoch, device);
+        loader.per_epoch = batches_per_epoch(n, train) * train.batch_size;
+        loader.per_epoch = loader.per_epoch.min(n);
         loader
     }
 
@@ -254,21 +231,34 @@ impl<B: Backend> EpochLoader<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lift_core::LiftConfig;
 
     #[test]
-    fn average_matches_hand_values() {
-        // One 2×2 channel block repeated: mean of 1, 2, 3, 4 is 2.5.
-        let mut chw = vec![0f32; 12];
-        for c in 0..3 {
-            chw[c * 4..c * 4 + 4].copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
-        }
-        assert_eq!(average_2x2(&chw, 2), vec![2.5, 2.5, 2.5]);
+    fn drop_last_keeps_whole_batches_only() {
+        // docs/protocol.md: 15,803 images in batches of 64 give 246 batches (59 images dropped).
+        let mut t = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap().train;
+        assert!(t.drop_last && t.validation_fraction == 0.0, "the paper preset trains as the original");
+        assert_eq!(batches_per_epoch(15_803, &t), 246);
+        t.drop_last = false;
+        assert_eq!(batches_per_epoch(15_803, &t), 247);
+        t.max_batches_per_epoch = 4;
+        assert_eq!(batches_per_epoch(15_803, &t), 4);
+        t.drop_last = true;
+        t.max_batches_per_epoch = 0;
+        assert_eq!(batches_per_epoch(63, &t), 0);
     }
 
     #[test]
-    fn seeds_are_decorrelated_and_stable() {
-        assert_ne!(mix(1, 2), mix(2, 1));
-        assert_ne!(mix(0, 0), mix(0, 1));
-        assert_eq!(mix(42, 7), mix(42, 7));
+    fn a_dropping_loader_yields_whole_batches_of_a_new_subset_each_epoch() {
+        let images = ImageSet::from_pixels(2, (0..10).map(|k| vec![k as u8; 12]).collect()).unwrap();
+        let source = Arc::new(NoiseSource { images: Arc::new(images), schedule: NoiseSchedule::reference() });
+        let mut t = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap().train;
+        t.batch_size = 4;
+        let loader = EpochLoader::<burn::backend::Flex>::train(source, (0..10).collect(), &t, 1, Default::default());
+        let (e1, e2) = (loader.epoch_items(1), loader.epoch_items(2));
+        assert_eq!((e1.len(), e2.len()), (8, 8));
+        assert_ne!(e1.iter().map(|p| p.0).collect::<Vec<_>>(), e2.iter().map(|p| p.0).collect::<Vec<_>>());
+        let sizes: Vec<usize> = loader.iter().map(|b| b.x64.dims()[0]).collect();
+        assert_eq!(sizes, [4, 4]);
     }
 }

@@ -1,8 +1,7 @@
-//! LIFT training: image data, seeded noising, the Learner's steps, EMA, checkpoints and resume.
+//! LIFT training: seeded noising, the Learner's steps, EMA, checkpoints and resume.
 
 pub mod batch;
 pub mod clip;
-pub mod data;
 pub mod ema;
 pub mod metrics;
 pub mod recorder;

@@ -11,21 +11,7 @@ use burn::train::renderer::{
     MetricsRendererTraining, ProgressType, TrainingProgress,
 };
 use burn::train::LearnerSummary;
-
-/// Columns of `metrics.csv`, in order.
-pub const CSV_COLUMNS: [&str; 11] = [
-    "epoch",
-    "train_loss",
-    "train_loss_64",
-    "train_loss_32",
-    "valid_loss",
-    "valid_loss_64",
-    "valid_loss_32",
-    "valid_ema_loss",
-    "lr",
-    "images_per_s",
-    "seconds",
-];
+use lift_core::metrics_csv::COLUMNS;
 
 #[derive(Default, Clone, Copy)]
 struct Mean {
@@ -123,7 +109,7 @@ impl EpochRenderer {
             row.push_str(&format!(",{x:.6e}"));
         }
         self.rows.push(row);
-        let mut text = CSV_COLUMNS.join(",");
+        let mut text = COLUMNS.join(",");
         text.push('\n');
         for r in &self.rows {
             text.push_str(r);

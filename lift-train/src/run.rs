@@ -17,12 +17,12 @@ use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use lift_core::checkpoint::{save_module, ModelKind};
 use lift_core::config::{LiftConfig, LrSchedule, ModelConfig};
+use lift_core::data::ImageSet;
 use lift_core::model::init::seeded_module;
 use lift_core::run::{git_commit, DatasetInfo, RunDir, RunInfo, Weights};
 use lift_core::{run_on, BackendTask, BaselineUNet, DeviceSpec, LiftUNet, NoiseSchedule};
 
-use crate::batch::{EpochLoader, NoiseSource};
-use crate::data::ImageSet;
+use crate::batch::{batches_per_epoch, EpochLoader, NoiseSource};
 use crate::metrics::{ImagesPerSecond, LossMetric, LrMetric};
 use crate::recorder::AtomicRecorder;
 use crate::step::{Denoiser, Diffusion, StepStats};
@@ -56,13 +56,20 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
     let images = Arc::new(ImageSet::load(&opts.data, opts.config.model.resolution, opts.skip_bad_images)?);
     let completed = prepare_run_dir(&run, &opts)?;
     let (train_idx, valid_idx) = images.split(opts.config.train.validation_fraction, opts.config.train.seed);
+    if batches_per_epoch(train_idx.len(), &opts.config.train) == 0 {
+        bail!(
+            "{} training images make no batch of train.batch_size = {} (train.drop_last drops a short last batch)",
+            train_idx.len(),
+            opts.config.train.batch_size
+        );
+    }
     let mut info = RunInfo {
         model: opts.model,
         parameters: 0,
         dataset: DatasetInfo {
             path: opts.data.clone(),
             images: images.len(),
-            skipped: images.skipped.len(),
+            skipped: images.skipped().len(),
             train_images: train_idx.len(),
             valid_images: valid_idx.len(),
         },
@@ -73,8 +80,8 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
         train_seconds: previous_seconds(&run),
     };
     lift_core::io::write_json(&run.info(), &info)?;
-    if !images.skipped.is_empty() {
-        eprintln!("skipped {} unreadable images (see warnings above)", images.skipped.len());
+    if !images.skipped().is_empty() {
+        eprintln!("skipped {} unreadable images (see warnings above)", images.skipped().len());
     }
     println!(
         "training {} on {} images ({} train / {} valid) from {} → {}",
@@ -193,16 +200,6 @@ impl BackendTask for TrainTask {
 }
 
 impl TrainTask {
-    fn batches_per_epoch(&self) -> usize {
-        let t = &self.opts.config.train;
-        let n = self.train_idx.len().div_ceil(t.batch_size);
-        if t.max_batches_per_epoch > 0 {
-            n.min(t.max_batches_per_epoch)
-        } else {
-            n
-        }
-    }
-
     fn with_schedule<B, M>(self, net: M, device: B::Device) -> Result<Outcome>
     where
         B: AutodiffBackend,
@@ -216,7 +213,7 @@ impl TrainTask {
                 self.launch::<B, M, _>(net, lr, device)
             }
             LrSchedule::Cosine => {
-                let iterations = (t.epochs * self.batches_per_epoch()).max(1);
+                let iterations = (t.epochs * batches_per_epoch(self.train_idx.len(), t)).max(1);
                 let cosine = CosineAnnealingLrSchedulerConfig::new(t.lr, iterations)
                     .init()
                     .map_err(|e| anyhow::anyhow!("train.lr: {e}"))?;
@@ -249,15 +246,7 @@ impl TrainTask {
             images: self.images.clone(),
             schedule: NoiseSchedule::new(opts.config.schedule.kind, opts.config.schedule.timesteps),
         });
-        let train = EpochLoader::<B>::train(
-            source.clone(),
-            self.train_idx.clone(),
-            t.batch_size,
-            t.max_batches_per_epoch,
-            t.seed,
-            self.first_epoch,
-            device.clone(),
-        );
+        let train = EpochLoader::<B>::train(source.clone(), self.train_idx.clone(), t, self.first_epoch, device.clone());
         let valid = EpochLoader::<B::InnerBackend>::valid(source, self.valid_idx.clone(), t.batch_size, t.seed, device.clone());
         let interrupter = Interrupter::new();
         let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> =

@@ -19,7 +19,7 @@ const WEIGHTS_SHA1: &str = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562";
 #[derive(Args, Debug, Clone)]
 pub struct FetchArgs {
     /// Where the weights go.
-    #[arg(long, default_value = "artifacts/weights/inception-2015-12-05.pt")]
+    #[arg(long, default_value = lift_analyze::fid::DEFAULT_WEIGHTS)]
     pub out: PathBuf,
 }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: orchestration of the project's chores and of the whole study.
 
 mod bench;
+mod cross_check;
 mod data;
 mod fetch_inception;
 mod reproduce;
@@ -43,7 +44,7 @@ fn main() -> Result<()> {
         Task::Reproduce(args) => reproduce::run(args),
         Task::CrossCheck { device, config } => {
             let config = lift_core::LiftConfig::load(&config)?;
-            let report = lift_core::run_on(device, lift_analyze::cross_check::CrossCheck { config, seed: 9 })?;
+            let report = lift_core::run_on(device, cross_check::CrossCheck { config, seed: 9 })?;
             print!("{}", report.table());
             anyhow::ensure!(report.passed(1e-4), "the backends disagree by more than 1e-4 (relative)");
             println!("agree within 1e-4");

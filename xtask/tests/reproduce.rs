@@ -22,21 +22,23 @@ fn run_to_end(out: &Path) -> String {
     stdout
 }
 
-const STAGES: [&str; 9] = ["data", "inception", "train-baseline", "train-lift", "heatmap", "evaluate", "mse", "figures", "report"];
-
-/// Every value cell of every markdown table (all cells but the first of each row) holds a number.
+/// Every value cell of every markdown table (all cells but the first of each row, below the
+/// header) holds a number.
 fn assert_tables_full(report: &str) {
     let mut tables = 0;
-    for line in report.lines().filter(|l| l.starts_with('|')) {
+    let lines: Vec<&str> = report.lines().collect();
+    for (k, line) in lines.iter().enumerate().filter(|(_, l)| l.starts_with('|')) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
         if cells.iter().all(|c| c.chars().all(|ch| ch == '-')) {
             tables += 1;
             continue;
         }
-        if cells[0].starts_with("Model") || cells[0] == "Test" || cells[0] == "Path" || cells[0] == "Stage" {
+        let separator = |l: &&str| l.starts_with("|---");
+        if lines.get(k + 1).is_some_and(separator) {
             continue; // header row
         }
-        for c in &cells[1..] {
+        // "–" marks a protocol a strategy is not sampled under (the older rules' fair column).
+        for c in cells[1..].iter().filter(|c| **c != "–") {
             assert!(c.chars().any(|ch| ch.is_ascii_digit()), "cell '{c}' of row '{line}' holds no number");
             assert!(!c.contains("NaN") && !c.contains("inf"), "cell '{c}' of row '{line}' is not finite");
         }
@@ -45,13 +47,17 @@ fn assert_tables_full(report: &str) {
 }
 
 fn check_artifacts(out: &Path) {
-    for stage in STAGES {
+    for stage in lift_analyze::study_dir::STAGES {
         let m: serde_json::Value = lift_core::io::read_json(&out.join(stage).join("manifest.json")).unwrap();
         assert_eq!(m["stage"], stage);
     }
-    lift_analyze::heatmap::Heatmap::load(&out.join("heatmap/heatmap.json")).unwrap();
+    let config = lift_core::LiftConfig::load(&workspace().join("configs/smoke.toml")).unwrap();
+    for seed in 0..config.study.seeds {
+        let map = lift_analyze::heatmap::Heatmap::load(&out.join(format!("heatmap/seed-{seed}/heatmap.json"))).unwrap();
+        assert_eq!(map.meta.seed, seed as u64, "one heatmap per seed");
+    }
     let rows: Vec<lift_analyze::evaluate::ResultRow> = lift_core::io::read_json(&out.join("evaluate/results.json")).unwrap();
-    assert_eq!(rows.len(), 4 * 2 * 2, "4 strategies × 2 protocols × 2 seeds");
+    assert_eq!(rows.len(), config.study.sample_sets().len() * config.study.seeds, "every strategy × protocol × seed");
     assert!(rows.iter().all(|r| r.fid.is_finite() && r.swd_x1e3.is_finite()));
     let mse: lift_analyze::mse_test::MseReport = lift_core::io::read_json(&out.join("mse/mse.json")).unwrap();
     assert_eq!(mse.tests.len(), 3);
@@ -63,7 +69,10 @@ fn check_artifacts(out: &Path) {
     }
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert_tables_full(&report);
-    for figure in ["figures/heatmap.png", "figures/mse.png", "figures/samples-dp-total-fair.png"] {
+    for section in ["## DP cost variants", "## Chain-rule variants of DP-Total", "LIFT DP-mult", "DP-Total, dx-dlambda"] {
+        assert!(report.contains(section), "REPORT.md lacks {section}");
+    }
+    for figure in ["figures/heatmap.png", "figures/cross.png", "figures/chain-rules.png", "figures/mse.png", "figures/samples-dp-total-fair.png"] {
         assert!(report.contains(figure) && out.join(figure).exists(), "{figure}");
     }
 }

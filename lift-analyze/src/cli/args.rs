@@ -1,144 +1,43 @@
-//! Arguments of the `lift-analyze` subcommands.
+//! Arguments of the `lift-analyze` subcommands. Counts are range-checked by clap (the error names
+//! the flag); an absent study setting comes from the run's own config (`[study]`), so each
+//! default is written once, in `lift_core::study::StudyConfig`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use clap::builder::TypedValueParser;
 use clap::Args;
+use lift_core::chain_rule::ChainRule;
+use lift_core::data::DEFAULT_DATA;
+use lift_core::grid::GridSpec;
 use lift_core::run::Weights;
-use lift_core::{DeviceSpec, TimestepRule};
+use lift_core::study::{MseProtocol, RealSubset, Resize};
+use lift_core::{DeviceSpec, ModelKind, Strategy, TimestepRule};
 
-use super::DEFAULT_DATA;
-use crate::fid::Resize;
-use crate::generate::PathChoice;
-use crate::grid::GridSpec;
+use crate::fid::DEFAULT_WEIGHTS;
 use crate::jacobian::Estimator;
-use crate::paths::PathMode;
 
-#[derive(Args)]
-pub struct EvaluateArgs {
-    /// Run folders (LIFT and/or baseline).
-    #[arg(long, num_args = 1.., required = true)]
-    pub runs: Vec<PathBuf>,
-    /// Heatmap of the LIFT run (adds the DP-64 and DP-Total strategies).
-    #[arg(long)]
-    pub heatmap: Option<PathBuf>,
-    /// Real images.
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub real: PathBuf,
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Generated images per (strategy, protocol, seed).
-    #[arg(long, default_value_t = 1000)]
-    pub num_images: usize,
-    /// Real images compared against (0 = all).
-    #[arg(long, default_value_t = 0)]
-    pub real_images: usize,
-    #[arg(long, default_value_t = 1)]
-    pub seeds: usize,
-    #[arg(long, value_delimiter = ',', default_value = "reference,fair")]
-    pub protocols: Vec<TimestepRule>,
-    #[arg(long, default_value_t = 18)]
-    pub steps: usize,
-    #[arg(long, default_value_t = 5)]
-    pub max_jump: usize,
-    #[arg(long, default_value = "bicubic")]
-    pub resize: Resize,
-    #[arg(long, default_value = crate::fid::DEFAULT_WEIGHTS)]
-    pub inception: PathBuf,
-    #[arg(long, default_value = "ema")]
-    pub weights: Weights,
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceSpec,
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
+/// A count in `lo..=hi`, as usize.
+pub fn count(lo: u64, hi: u64) -> impl TypedValueParser<Value = usize> {
+    clap::value_parser!(u64).range(lo..=hi).map(|v| v as usize)
 }
 
-#[derive(Args)]
-pub struct GenerateArgs {
-    /// Run folder written by lift-train.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// ema or raw.
-    #[arg(long, default_value = "ema")]
-    pub weights: Weights,
-    /// baseline, diagonal, or a path file from `dp`.
-    #[arg(long)]
-    pub path: PathChoice,
-    #[arg(long)]
-    pub num_images: usize,
-    #[arg(long)]
-    pub out: PathBuf,
-    /// "N steps" (reference: every multiple of 1000 div N, N + 1 evaluations; fair: exactly N).
-    #[arg(long, default_value_t = 18)]
-    pub steps: usize,
-    /// reference (the original's step counts and starts) or fair (equal evaluations and start).
-    #[arg(long, default_value = "reference")]
-    pub protocol: TimestepRule,
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Also write an 8×8 sample grid here.
-    #[arg(long)]
-    pub grid: Option<PathBuf>,
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceSpec,
-}
-
-#[derive(Args)]
-pub struct FidArgs {
-    /// Folder of real images, or a .fidstats file saved by --save-stats.
-    #[arg(long)]
-    pub real: PathBuf,
-    /// Folder of generated images.
-    #[arg(long)]
-    pub fake: PathBuf,
-    /// bicubic (clamped; the LIFT original) or bilinear (pytorch-fid's command line).
-    #[arg(long, default_value = "bicubic")]
-    pub resize: Resize,
-    /// Save the real images' statistics here.
-    #[arg(long)]
-    pub save_stats: Option<PathBuf>,
-    /// Compare at this resolution [default: the generated images' size].
-    #[arg(long)]
-    pub resolution: Option<usize>,
-    #[arg(long, default_value = crate::fid::DEFAULT_WEIGHTS)]
-    pub inception: PathBuf,
-    #[arg(long, default_value_t = 16)]
-    pub batch: usize,
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceSpec,
-}
-
-#[derive(Args)]
-pub struct SwdArgs {
-    #[arg(long)]
-    pub real: PathBuf,
-    #[arg(long)]
-    pub fake: PathBuf,
-    /// Most images per set.
-    #[arg(long, default_value_t = 8192)]
-    pub max_images: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-}
-
-/// Options shared by commands that load a trained run.
+/// Options of every command that loads a trained run.
 #[derive(Args, Clone)]
 pub struct RunArgs {
-    /// Run folder written by lift-train.
+    /// Run folder written by lift-train or import-torch.
+    #[arg(long, visible_alias = "checkpoint")]
+    pub run: PathBuf,
+    /// ema or raw [default: the run's study config].
     #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// ema or raw.
-    #[arg(long, default_value = "ema")]
-    pub weights: Weights,
+    pub weights: Option<Weights>,
     /// Image folder the run was trained on.
     #[arg(long, default_value = DEFAULT_DATA)]
     pub data: PathBuf,
     /// cpu, wgpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: DeviceSpec,
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
 
@@ -148,20 +47,21 @@ pub struct HeatmapArgs {
     pub run: RunArgs,
     #[arg(long)]
     pub out: PathBuf,
-    /// t-linspace:N (the original's newest protocol) or snr-logspace:N (the write-up's older one).
-    #[arg(long, default_value = "t-linspace:30")]
-    pub grid: GridSpec,
-    /// Training images per cell.
-    #[arg(long, default_value_t = 16)]
-    pub images: usize,
-    /// Rademacher probes per image.
-    #[arg(long, default_value_t = 4)]
-    pub probes: usize,
+    /// t-linspace:N (the original's newest protocol) or snr-logspace:N (the write-up's older one)
+    /// [default: the run's study config].
+    #[arg(long)]
+    pub grid: Option<GridSpec>,
+    /// Training images per cell [default: the run's study config].
+    #[arg(long, value_parser = count(1, 100_000))]
+    pub images: Option<usize>,
+    /// Rademacher probes per image [default: the run's study config].
+    #[arg(long, value_parser = count(1, 100_000))]
+    pub probes: Option<usize>,
     /// vjp (reverse mode) or fd (central finite differences, h = 1e-3).
-    #[arg(long, default_value = "vjp")]
+    #[arg(long, value_enum, default_value_t)]
     pub estimator: Estimator,
     /// Most samples (images × probes) per forward pass.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, value_parser = count(1, 65_536), default_value = "64")]
     pub max_batch: usize,
 }
 
@@ -169,14 +69,17 @@ pub struct HeatmapArgs {
 pub struct DpArgs {
     #[arg(long)]
     pub heatmap: PathBuf,
-    /// total, 64, diagonal, greedy or snr-map.
-    #[arg(long, default_value = "total")]
-    pub mode: PathMode,
-    /// Steps (the path has steps + 1 points, all evaluated).
-    #[arg(long, default_value_t = 18)]
+    /// A strategy whose path comes from a heatmap (dp-64, dp-total, dp-w10, greedy, …) or diagonal.
+    #[arg(long, value_enum, default_value = "dp-total")]
+    pub strategy: Strategy,
+    /// Chain-rule factor of the costs.
+    #[arg(long, value_enum, default_value_t)]
+    pub chain_rule: ChainRule,
+    /// Steps (DP paths have steps + 1 points, the older rules steps; all are evaluated).
+    #[arg(long, value_parser = count(1, 10_000), default_value = "18")]
     pub steps: usize,
     /// Most grid cells per axis per step; raised by 2 until a path exists.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, value_parser = count(1, 10_000), default_value = "5")]
     pub max_jump: usize,
     /// Config of the run (for the schedule) [default: the original schedule].
     #[arg(long)]
@@ -192,6 +95,12 @@ pub struct PlotArgs {
     /// Paths to overlay, NAME=FILE (repeatable).
     #[arg(long = "path", value_parser = parse_named)]
     pub paths: Vec<(String, PathBuf)>,
+    /// Chain-rule factor of the drawn errors.
+    #[arg(long, value_enum, default_value_t)]
+    pub chain_rule: ChainRule,
+    /// Draw the four Jacobian blocks (HH, HL, LH, LL) on one colour scale instead.
+    #[arg(long)]
+    pub cross: bool,
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -200,15 +109,149 @@ pub struct PlotArgs {
 pub struct MseArgs {
     #[command(flatten)]
     pub run: RunArgs,
-    #[arg(long, default_value_t = 500)]
-    pub timestep: usize,
-    #[arg(long, default_value_t = 500)]
-    pub samples: usize,
-    #[arg(long, default_value_t = 50)]
+    /// Timestep of the noisy scale [default: the run's study config].
+    #[arg(long, value_parser = count(0, 1_000_000))]
+    pub timestep: Option<usize>,
+    /// Images per test [default: the run's study config].
+    #[arg(long, value_parser = count(1, 10_000_000))]
+    pub samples: Option<usize>,
+    /// reference (the original) or noised-t0 [default: the run's study config].
+    #[arg(long, value_enum)]
+    pub protocol: Option<MseProtocol>,
+    #[arg(long, value_parser = count(1, 4096), default_value = "32")]
     pub batch: usize,
     /// Folder for mse.json, mse.md and mse.png.
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// baseline, diagonal, random32, fixed32 — or a heatmap strategy with --path.
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
+    /// A path file from `dp` (its strategy is the default for --strategy).
+    #[arg(long)]
+    pub path: Option<PathBuf>,
+    #[arg(long, value_parser = count(1, 100_000_000))]
+    pub num_images: usize,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// "N steps" (reference: every multiple of 1000 div N, N + 1 evaluations; fair: exactly N).
+    #[arg(long, value_parser = count(1, 100_000), default_value = "18")]
+    pub steps: usize,
+    /// reference (the original's step counts and starts) or fair (equal evaluations and start).
+    #[arg(long, value_enum, default_value_t)]
+    pub protocol: TimestepRule,
+    #[arg(long, value_parser = count(1, 4096), default_value = "32")]
+    pub batch: usize,
+    /// Also write an 8×8 sample grid here.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct FidArgs {
+    /// Folder of real images, or a .fidstats file saved by --save-stats.
+    #[arg(long)]
+    pub real: PathBuf,
+    /// Folder of generated images.
+    #[arg(long)]
+    pub fake: PathBuf,
+    /// bicubic-aa (the LIFT original), bicubic or bilinear (pytorch-fid's command line).
+    #[arg(long, value_enum, default_value_t)]
+    pub resize: Resize,
+    /// Save the real images' statistics here.
+    #[arg(long)]
+    pub save_stats: Option<PathBuf>,
+    /// Compare at this resolution [default: the generated images' size].
+    #[arg(long, value_parser = count(8, 4096))]
+    pub resolution: Option<usize>,
+    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    pub inception: PathBuf,
+    #[arg(long, value_parser = count(1, 4096), default_value = "16")]
+    pub batch: usize,
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceSpec,
+}
+
+#[derive(Args)]
+pub struct SwdArgs {
+    #[arg(long)]
+    pub real: PathBuf,
+    #[arg(long)]
+    pub fake: PathBuf,
+    /// Most images per set.
+    #[arg(long, value_parser = count(2, 10_000_000), default_value = "8192")]
+    pub max_images: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// Run folders (LIFT and/or baseline); the LIFT run's config gives the study settings.
+    #[arg(long, num_args = 1.., required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Heatmap(s) of the LIFT run for the heatmap strategies: one per seed, or one for all.
+    #[arg(long)]
+    pub heatmap: Vec<PathBuf>,
+    /// Real images.
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub real: PathBuf,
+    /// Study folder: paths, samples and results go below it.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Strategies [default: the study config's].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub strategies: Vec<Strategy>,
+    /// Protocols [default: the study config's].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub protocols: Vec<TimestepRule>,
+    /// Generated images per (strategy, protocol, seed) [default: the study config's].
+    #[arg(long, value_parser = count(2, 100_000_000))]
+    pub num_images: Option<usize>,
+    /// Real images compared against, 0 = all [default: the study config's].
+    #[arg(long, value_parser = count(0, 100_000_000))]
+    pub real_images: Option<usize>,
+    /// first (the original) or random [default: the study config's].
+    #[arg(long, value_enum)]
+    pub real_subset: Option<RealSubset>,
+    #[arg(long, value_parser = count(1, 1000))]
+    pub seeds: Option<usize>,
+    #[arg(long, value_enum)]
+    pub resize: Option<Resize>,
+    #[arg(long)]
+    pub weights: Option<Weights>,
+    #[arg(long, value_parser = count(1, 4096))]
+    pub batch: Option<usize>,
+    #[arg(long, value_parser = count(1, 100_000))]
+    pub steps: Option<usize>,
+    #[arg(long, default_value = DEFAULT_WEIGHTS)]
+    pub inception: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceSpec,
+}
+
+#[derive(Args)]
+pub struct ImportTorchArgs {
+    /// A checkpoint of the original code (`torch.save` of a dict with `model_state`, …).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Which network the checkpoint holds.
+    #[arg(long, value_enum)]
+    pub model: ModelKind,
+    /// Config whose [model] matches the checkpoint (its `hidden_dims` are checked).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Run folder to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// An .npz of inputs and expected outputs to check the import against (fails above 1e-4).
+    #[arg(long)]
+    pub check: Option<PathBuf>,
 }
 
 pub(crate) fn parse_named(s: &str) -> Result<(String, PathBuf)> {

@@ -3,7 +3,7 @@
 
 pub mod frechet;
 pub mod inception;
-pub mod pickle;
+pub mod features;
 pub mod resize;
 pub mod torchscript;
 
@@ -46,7 +46,7 @@ pub fn read_image(path: &Path, resolution: usize) -> Result<Vec<f32>> {
         if img.width().min(img.height()) < resolution as u32 {
             bail!("image {} is smaller than {resolution}×{resolution}", path.display());
         }
-        let rgb = lift_train::data::preprocess(img, resolution);
+        let rgb = lift_core::data::preprocess(img, resolution);
         for (p, px) in rgb.pixels().enumerate() {
             for c in 0..3 {
                 out[c * n + p] = px[c] as f32 / 255.0;
@@ -58,7 +58,7 @@ pub fn read_image(path: &Path, resolution: usize) -> Result<Vec<f32>> {
 
 /// The side length of the first image in `dir` (the resolution its images are compared at).
 pub fn folder_resolution(dir: &Path) -> Result<usize> {
-    let first = lift_train::data::list_images(dir)?.remove(0);
+    let first = lift_core::data::list_images(dir)?.remove(0);
     let (w, h) = image::image_dimensions(&first).with_context(|| format!("cannot read {}", first.display()))?;
     Ok(w.min(h) as usize)
 }
@@ -111,7 +111,7 @@ pub fn stats_of(path: &Path, job: &FeatureJob, device: lift_core::DeviceSpec) ->
     if path.is_file() {
         return Stats::load(path);
     }
-    let files = lift_train::data::list_images(path)?;
+    let files = lift_core::data::list_images(path)?;
     let features = lift_core::run_on(device, FeatureJob { files, ..job.clone() })??;
     Stats::from_features(&features, DIM)
 }

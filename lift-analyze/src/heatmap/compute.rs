@@ -1,45 +1,50 @@
 //! Computing a heatmap: for every grid cell, fresh noise on a fixed set of training images, K
-//! probes, both same-scale Jacobians. Rows are saved as they finish so a killed run resumes.
+//! probes, all four Jacobian blocks. Rows are saved as they finish so a killed run resumes.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::module::{AutodiffModule, Module};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
+use lift_core::grid::{Grid, GridSpec};
 use lift_core::run::{load_run, Trained, Weights};
-use lift_core::{BackendTask, DeviceSpec, LiftUNet};
+use lift_core::seed::mix;
+use lift_core::timesteps::timestep_tensor;
+use lift_core::{BackendTask, LiftUNet};
 use serde::{Deserialize, Serialize};
 
-use super::file::{Heatmap, HeatmapMeta};
-use crate::grid::{Grid, GridSpec};
-use crate::jacobian::{chain_rule_factor, fd_sq_norms, mean_se, rademacher, vjp_sq_norms, Estimator, MeanSe};
-use crate::sample_images::{noised, training_images, Images};
+use super::file::{Block, Blocks, Heatmap, HeatmapMeta, Matrix};
+use crate::clean_images::{noised, training_images, Images};
+use crate::jacobian::{fd_sq_norms_pair, mean_se, rademacher, vjp_sq_norms_pair, Estimator, MeanSe, DEFAULT_FD_STEP};
 use crate::progress::Progress;
 
 /// What `lift-analyze heatmap` was asked to do.
 #[derive(Debug, Clone)]
 pub struct HeatmapJob {
-    pub checkpoint: PathBuf,
+    pub run: PathBuf,
     pub weights: Weights,
     pub out: PathBuf,
     pub grid: GridSpec,
     pub images: usize,
     pub probes: usize,
+    /// Chooses the images, the noise and the probes.
     pub seed: u64,
     pub data: PathBuf,
     pub estimator: Estimator,
-    pub device: DeviceSpec,
     /// Most samples (images × probes) per forward pass; more probes run in several passes.
     pub max_batch: usize,
 }
 
-/// Both scales' estimates at one cell, normalised and chain-rule scaled.
+/// The four blocks' estimates at one cell, normalised by the input and output sizes, without a
+/// chain-rule factor.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CellEstimate {
-    pub error_64: MeanSe,
-    pub error_32: MeanSe,
+    pub hh: MeanSe,
+    pub hl: MeanSe,
+    pub lh: MeanSe,
+    pub ll: MeanSe,
 }
 
 /// A finished row, as kept in the partial file.
@@ -74,8 +79,27 @@ impl<B: AutodiffBackend> Analysed<B> {
     }
 }
 
-fn timesteps<B: Backend>(t: f64, n: usize, device: &B::Device) -> Tensor<B, 1> {
-    Tensor::ones([n], device).mul_scalar(t)
+/// Per-image sums over probes of the four blocks' squared norms.
+#[derive(Default)]
+struct Sums {
+    hh: Vec<f64>,
+    hl: Vec<f64>,
+    lh: Vec<f64>,
+    ll: Vec<f64>,
+}
+
+impl Sums {
+    fn new(n: usize) -> Self {
+        Self { hh: vec![0.0; n], hl: vec![0.0; n], lh: vec![0.0; n], ll: vec![0.0; n] }
+    }
+
+    /// Adds a pass's per-sample values; sample s of a pass is image s mod n.
+    fn add(target: &mut [f64], values: &[f64]) {
+        let n = target.len();
+        for (s, v) in values.iter().enumerate() {
+            target[s % n] += v;
+        }
+    }
 }
 
 /// Estimates one cell: `x0` holds the clean images at both scales; the noise is drawn from
@@ -91,51 +115,56 @@ pub fn estimate_cell<B: AutodiffBackend>(
     estimator: Estimator,
     max_batch: usize,
 ) -> CellEstimate {
-    use lift_train::batch::mix;
     let n = x0.x64.dims()[0];
     let device = x0.x64.device();
     let cell = (i * 1000 + j) as u64;
-    let x64 = noised(x0.x64.clone(), grid.alpha_bar(i), mix(noise_seed, cell * 2));
-    let x32 = noised(x0.x32.clone(), grid.alpha_bar(j), mix(noise_seed, cell * 2 + 1));
+    let x64 = noised(x0.x64.clone(), grid.alpha_bar[i], mix(noise_seed, cell * 2));
+    let x32 = noised(x0.x32.clone(), grid.alpha_bar[j], mix(noise_seed, cell * 2 + 1));
     let per_pass = (max_batch / n).clamp(1, probes);
-    let (mut s64, mut s32) = (vec![0.0; n], vec![0.0; n]);
+    let mut sums = Sums::new(n);
     let mut done = 0;
     while done < probes {
         let k = per_pass.min(probes - done);
         let rep = |x: &Tensor<B::InnerBackend, 4>| x.clone().repeat_dim(0, k);
         let (x64r, x32r) = (rep(&x64), rep(&x32));
-        let (t64, t32) = (timesteps::<B::InnerBackend>(grid.t[i], n * k, &device), timesteps(grid.t[j], n * k, &device));
+        let (t64, t32) = (timestep_tensor::<B::InnerBackend>(grid.t[i], n * k, &device), timestep_tensor(grid.t[j], n * k, &device));
         let pass_seed = mix(probe_seed, cell) ^ done as u64;
         let r64 = rademacher::<B::InnerBackend>(x64r.dims(), pass_seed, &device);
         let r32 = rademacher::<B::InnerBackend>(x32r.dims(), pass_seed ^ 0x5A5A, &device);
-        let (v64, v32) = match estimator {
+        // (HH, HL, LH, LL) per sample of the pass.
+        let (hh, hl, lh, ll) = match estimator {
             Estimator::Vjp => {
-                let ad = |x: &Tensor<B::InnerBackend, 4>| Tensor::<B, 4>::from_inner(x.clone());
-                let (a64, a32, at64, at32) = (ad(&x64r), ad(&x32r), Tensor::from_inner(t64.clone()), Tensor::from_inner(t32.clone()));
-                let v64 = vjp_sq_norms::<B>(|x| m.model.forward(x, a32.clone(), at64.clone(), at32.clone()).0, x64r.clone(), r64);
-                let v32 = vjp_sq_norms::<B>(|x| m.model.forward(a64.clone(), x, at64.clone(), at32.clone()).1, x32r.clone(), r32);
-                (v64, v32)
+                let (at64, at32) = (Tensor::<B, 1>::from_inner(t64), Tensor::<B, 1>::from_inner(t32));
+                let forward = |a: Tensor<B, 4>, b: Tensor<B, 4>| m.model.forward(a, b, at64.clone(), at32.clone());
+                // Probes on ε̂₆₄ give J_HHᵀr and J_HLᵀr; probes on ε̂₃₂ give J_LHᵀr and J_LLᵀr.
+                let (hh, hl) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).0, x64r.clone(), x32r.clone(), r64);
+                let (lh, ll) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).1, x64r, x32r, r32);
+                (hh, hl, lh, ll)
             }
-            Estimator::FiniteDifference { h } => {
-                let v64 = fd_sq_norms(|x| m.inner.forward(x, x32r.clone(), t64.clone(), t32.clone()).0, x64r.clone(), r64, h);
-                let v32 = fd_sq_norms(|x| m.inner.forward(x64r.clone(), x, t64.clone(), t32.clone()).1, x32r.clone(), r32, h);
-                (v64, v32)
+            Estimator::Fd => {
+                let h = DEFAULT_FD_STEP;
+                // Perturbing x₆₄ moves ε̂₆₄ by J_HH·r and ε̂₃₂ by J_LH·r; perturbing x₃₂, by J_HL·r and J_LL·r.
+                let (hh, lh) = fd_sq_norms_pair(|x| m.inner.forward(x, x32r.clone(), t64.clone(), t32.clone()), x64r.clone(), r64, h);
+                let (hl, ll) = fd_sq_norms_pair(|x| m.inner.forward(x64r.clone(), x, t64.clone(), t32.clone()), x32r.clone(), r32, h);
+                (hh, hl, lh, ll)
             }
         };
-        // Sample s of a pass is image s mod n.
-        for (s, (a, b)) in v64.iter().zip(&v32).enumerate() {
-            s64[s % n] += a;
-            s32[s % n] += b;
-        }
+        Sums::add(&mut sums.hh, &hh);
+        Sums::add(&mut sums.hl, &hl);
+        Sums::add(&mut sums.lh, &lh);
+        Sums::add(&mut sums.ll, &ll);
         done += k;
     }
     let hw64 = (x64.dims()[2] * x64.dims()[3]) as f64;
     let hw32 = (x32.dims()[2] * x32.dims()[3]) as f64;
-    let scale = |sums: &[f64], hw: f64, snr: f64| -> MeanSe {
-        let per_image: Vec<f64> = sums.iter().map(|s| s / probes as f64 / (hw * hw) * chain_rule_factor(snr)).collect();
-        mean_se(&per_image)
-    };
-    CellEstimate { error_64: scale(&s64, hw64, grid.snr[i]), error_32: scale(&s32, hw32, grid.snr[j]) }
+    // ‖J‖²_F/(H_in·W_in·H_out·W_out), averaged over probes, then mean and s.e. over images.
+    let scale = |s: &[f64], size: f64| mean_se(&s.iter().map(|v| v / probes as f64 / size).collect::<Vec<_>>());
+    CellEstimate {
+        hh: scale(&sums.hh, hw64 * hw64),
+        hl: scale(&sums.hl, hw32 * hw64),
+        lh: scale(&sums.lh, hw64 * hw32),
+        ll: scale(&sums.ll, hw32 * hw32),
+    }
 }
 
 impl BackendTask for HeatmapJob {
@@ -143,31 +172,32 @@ impl BackendTask for HeatmapJob {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Heatmap> {
         let start = Instant::now();
-        let trained = load_run::<B>(&self.checkpoint, self.weights, &device)?;
+        let trained = load_run::<B>(&self.run, self.weights, &device)?;
         let Trained::Lift(model) = trained.model else {
-            bail!("{} is a baseline run: heatmaps need the LIFT model", self.checkpoint.display());
+            bail!("{} is a baseline run: heatmaps need the LIFT model", self.run.display());
         };
         let config = &trained.config;
-        let schedule = lift_core::NoiseSchedule::new(config.schedule.kind, config.schedule.timesteps);
-        let grid = Grid::new(self.grid, &schedule)?;
+        let grid = Grid::new(self.grid, &config.schedule.build())?;
         let x0 = training_images::<B::InnerBackend>(&self.data, config, self.images, self.seed, &device)?;
         let model = Analysed::new(model);
         let mut meta = HeatmapMeta {
-            checkpoint: self.checkpoint.display().to_string(),
-            weights: self.weights.name().into(),
+            checkpoint: self.run.display().to_string(),
+            weights: self.weights.to_string(),
             grid: self.grid,
             images: self.images,
             probes: self.probes,
             seed: self.seed,
             estimator: match self.estimator {
                 Estimator::Vjp => "vjp".into(),
-                Estimator::FiniteDifference { h } => format!("fd(h={h})"),
+                Estimator::Fd => format!("fd(h={DEFAULT_FD_STEP})"),
             },
             data: self.data.display().to_string(),
-            device: self.device.to_string(),
+            device: format!("{device:?}"),
             git_commit: lift_core::run::git_commit(),
             seconds: 0.0,
-            normalisation: "mean over images of ‖J‖²_F/(H·W)² · 1/(SNR·(1+SNR)), Rademacher probes".into(),
+            normalisation: "mean over images of ‖J‖²_F/(H_in·W_in·H_out·W_out) per block, Rademacher probes, \
+                            no chain-rule factor"
+                .into(),
         };
         let partial_file = partial_path(&self.out);
         let mut rows: Vec<Row> = match lift_core::io::read_json::<Partial>(&partial_file) {
@@ -200,21 +230,18 @@ impl BackendTask for HeatmapJob {
         progress.finish();
         rows.sort_by_key(|r| r.index);
         meta.seconds += start.elapsed().as_secs_f64();
-        let pick = |f: fn(&CellEstimate) -> f64| -> Vec<Vec<f64>> { rows.iter().map(|r| r.cells.iter().map(f).collect()).collect() };
-        let map = Heatmap {
-            t_grid: grid.t.clone(),
-            snr: grid.snr.clone(),
-            log_snr: grid.log_snr.clone(),
-            error_64: pick(|c| c.error_64.mean),
-            error_32: pick(|c| c.error_32.mean),
-            error_total: pick(|c| c.error_64.mean + c.error_32.mean),
-            stderr_64: pick(|c| c.error_64.se),
-            stderr_32: pick(|c| c.error_32.se),
-            meta,
-        };
+        let map = Heatmap { t_grid: grid.t.clone(), snr: grid.snr.clone(), log_snr: grid.log_snr.clone(), blocks: blocks_of(&rows), meta };
         map.validate().context("the computed heatmap is not valid (a non-finite Jacobian?)")?;
         map.save(&self.out)?;
         std::fs::remove_file(&partial_file).ok();
         Ok(map)
     }
+}
+
+fn blocks_of(rows: &[Row]) -> Blocks {
+    let pick = |f: fn(&CellEstimate) -> MeanSe| -> Block {
+        let values = |g: fn(MeanSe) -> f64| -> Matrix { rows.iter().map(|r| r.cells.iter().map(|c| g(f(c))).collect()).collect() };
+        Block { mean: values(|v| v.mean), se: values(|v| v.se) }
+    };
+    Blocks { hh: pick(|c| c.hh), hl: pick(|c| c.hl), lh: pick(|c| c.lh), ll: pick(|c| c.ll) }
 }

@@ -1,12 +1,17 @@
 //! The heatmap JSON: per grid cell (row = 64×64 index, column = 32×32 index, index 0 the
-//! noisiest) the Jacobian error of each scale and their sum.
+//! noisiest) the four Jacobian blocks J_HH = ∂ε̂₆₄/∂x₆₄, J_HL = ∂ε̂₆₄/∂x₃₂, J_LH = ∂ε̂₃₂/∂x₆₄ and
+//! J_LL = ∂ε̂₃₂/∂x₃₂ as ‖J‖²_F/(H_in·W_in·H_out·W_out), averaged over images, **without** a
+//! chain-rule factor: [`Heatmap::errors`] applies one, so every variant reads the same file.
 
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use lift_core::chain_rule::ChainRule;
+use lift_core::grid::GridSpec;
 use serde::{Deserialize, Serialize};
 
-use crate::grid::GridSpec;
+/// A square matrix of per-cell values, `[row][column]`.
+pub type Matrix = Vec<Vec<f64>>;
 
 /// How a heatmap was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +44,50 @@ impl HeatmapMeta {
     }
 }
 
+/// One Jacobian block: per-cell mean over images and its standard error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub mean: Matrix,
+    pub se: Matrix,
+}
+
+/// The four blocks, un-factored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Blocks {
+    pub hh: Block,
+    pub hl: Block,
+    pub lh: Block,
+    pub ll: Block,
+}
+
+impl Blocks {
+    fn named(&self) -> [(&'static str, &Block); 4] {
+        [("hh", &self.hh), ("hl", &self.hl), ("lh", &self.lh), ("ll", &self.ll)]
+    }
+}
+
+/// The four blocks times a chain-rule factor of their input scale's SNR: HH and LH by the
+/// 64×64 scale's (the row's), HL and LL by the 32×32 scale's (the column's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Errors {
+    pub hh: Matrix,
+    pub hl: Matrix,
+    pub lh: Matrix,
+    pub ll: Matrix,
+}
+
+impl Errors {
+    /// HH + LL, the error the DP-Total path minimises.
+    pub fn total(&self) -> Matrix {
+        zip_with(&self.hh, &self.ll, |a, b| a + b)
+    }
+}
+
+/// The element-wise combination of two matrices of the same shape.
+pub fn zip_with(a: &Matrix, b: &Matrix, f: impl Fn(f64, f64) -> f64) -> Matrix {
+    a.iter().zip(b).map(|(ra, rb)| ra.iter().zip(rb).map(|(x, y)| f(*x, *y)).collect()).collect()
+}
+
 /// The heatmap file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Heatmap {
@@ -46,14 +95,7 @@ pub struct Heatmap {
     pub t_grid: Vec<f64>,
     pub snr: Vec<f64>,
     pub log_snr: Vec<f64>,
-    pub error_64: Vec<Vec<f64>>,
-    pub error_32: Vec<Vec<f64>>,
-    pub error_total: Vec<Vec<f64>>,
-    /// Standard errors of the estimates (over images, each averaged over probes).
-    #[serde(default)]
-    pub stderr_64: Vec<Vec<f64>>,
-    #[serde(default)]
-    pub stderr_32: Vec<Vec<f64>>,
+    pub blocks: Blocks,
     pub meta: HeatmapMeta,
 }
 
@@ -66,6 +108,18 @@ impl Heatmap {
     /// True for a heatmap without grid points (never valid).
     pub fn is_empty(&self) -> bool {
         self.t_grid.is_empty()
+    }
+
+    /// The blocks with `chain` applied.
+    pub fn errors(&self, chain: ChainRule) -> Errors {
+        let by_row = |b: &Block| -> Matrix {
+            b.mean.iter().enumerate().map(|(i, row)| row.iter().map(|v| v * chain.factor(self.snr[i])).collect()).collect()
+        };
+        let by_column = |b: &Block| -> Matrix {
+            b.mean.iter().map(|row| row.iter().enumerate().map(|(j, v)| v * chain.factor(self.snr[j])).collect()).collect()
+        };
+        let b = &self.blocks;
+        Errors { hh: by_row(&b.hh), lh: by_row(&b.lh), hl: by_column(&b.hl), ll: by_column(&b.ll) }
     }
 
     /// Reads and validates a heatmap file.
@@ -86,6 +140,9 @@ impl Heatmap {
         if n < 2 {
             bail!("t_grid has {n} points; a heatmap needs at least 2");
         }
+        if n != self.meta.grid.points() {
+            bail!("t_grid has {n} points but the grid {} has {}", self.meta.grid, self.meta.grid.points());
+        }
         for (name, v) in [("snr", &self.snr), ("log_snr", &self.log_snr)] {
             if v.len() != n {
                 bail!("{name} has {} entries, t_grid has {n}", v.len());
@@ -94,22 +151,19 @@ impl Heatmap {
                 bail!("{name} holds a non-finite value");
             }
         }
-        if self.snr.windows(2).any(|w| w[0] >= w[1]) {
-            bail!("snr must increase along the grid (index 0 the noisiest)");
+        if self.snr.iter().any(|s| *s <= 0.0) || self.snr.windows(2).any(|w| w[0] >= w[1]) {
+            bail!("snr must be positive and increase along the grid (index 0 the noisiest)");
         }
-        let mut matrices = vec![("error_64", &self.error_64), ("error_32", &self.error_32), ("error_total", &self.error_total)];
-        for (name, m) in [("stderr_64", &self.stderr_64), ("stderr_32", &self.stderr_32)] {
-            if !m.is_empty() {
-                matrices.push((name, m));
-            }
-        }
-        for (name, m) in matrices {
-            if m.len() != n || m.iter().any(|row| row.len() != n) {
-                bail!("{name} must be {n}×{n}, found {} rows of lengths {:?}", m.len(), m.iter().map(Vec::len).collect::<Vec<_>>());
-            }
-            for (i, row) in m.iter().enumerate() {
-                if let Some(j) = row.iter().position(|x| !x.is_finite() || *x < 0.0) {
-                    bail!("{name}[{i}][{j}] = {} is not a finite non-negative number", row[j]);
+        for (block, b) in self.blocks.named() {
+            for (part, m) in [("mean", &b.mean), ("se", &b.se)] {
+                let name = format!("blocks.{block}.{part}");
+                if m.len() != n || m.iter().any(|row| row.len() != n) {
+                    bail!("{name} must be {n}×{n}, found {} rows of lengths {:?}", m.len(), m.iter().map(Vec::len).collect::<Vec<_>>());
+                }
+                for (i, row) in m.iter().enumerate() {
+                    if let Some(j) = row.iter().position(|x| !x.is_finite() || *x < 0.0) {
+                        bail!("{name}[{i}][{j}] = {} is not a finite non-negative number", row[j]);
+                    }
                 }
             }
         }
@@ -118,41 +172,9 @@ impl Heatmap {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub fn sample(n: usize) -> Heatmap {
-        let m = |f: fn(usize, usize) -> f64| (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect::<Vec<Vec<f64>>>();
-        Heatmap {
-            t_grid: (0..n)
-                .map(|k| {
-                    let snr = 10f64.powf(4.0 * k as f64 / (n - 1) as f64 - 2.0);
-                    lift_core::NoiseSchedule::reference().timestep_for_snr(snr).unwrap()
-                })
-                .collect(),
-            snr: (0..n).map(|k| 10f64.powf(4.0 * k as f64 / (n - 1) as f64 - 2.0)).collect(),
-            log_snr: (0..n).map(|k| 10f64.powf(4.0 * k as f64 / (n - 1) as f64 - 2.0).ln()).collect(),
-            error_64: m(|i, j| (i + 2 * j) as f64),
-            error_32: m(|i, j| (i * j) as f64 / 10.0),
-            error_total: m(|i, j| (i + 2 * j) as f64 + (i * j) as f64 / 10.0),
-            stderr_64: vec![],
-            stderr_32: vec![],
-            meta: HeatmapMeta {
-                checkpoint: "ck".into(),
-                weights: "ema".into(),
-                grid: GridSpec::TLinspace { points: n },
-                images: 1,
-                probes: 1,
-                seed: 0,
-                estimator: "vjp".into(),
-                data: "d".into(),
-                device: String::new(),
-                git_commit: String::new(),
-                seconds: 0.0,
-                normalisation: String::new(),
-            },
-        }
-    }
+    use crate::heatmap::test_support::sample;
 
     #[test]
     fn round_trips_through_json() {
@@ -165,14 +187,31 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn chain_rule_factors_follow_the_input_scale() {
+        let map = sample(3);
+        let e = map.errors(ChainRule::Sl);
+        let g = |k: usize| ChainRule::Sl.factor(map.snr[k]);
+        for i in 0..3 {
+            for j in 0..3 {
+                let b = &map.blocks;
+                assert_eq!(e.hh[i][j], b.hh.mean[i][j] * g(i));
+                assert_eq!(e.lh[i][j], b.lh.mean[i][j] * g(i));
+                assert_eq!(e.hl[i][j], b.hl.mean[i][j] * g(j));
+                assert_eq!(e.ll[i][j], b.ll.mean[i][j] * g(j));
+                assert_eq!(e.total()[i][j], e.hh[i][j] + e.ll[i][j]);
+            }
+        }
+    }
+
+    #[test]
     fn wrong_shapes_and_nans_are_refused() {
         let mut m = sample(4);
-        m.error_32[2].pop();
-        assert!(m.validate().unwrap_err().to_string().contains("error_32"));
+        m.blocks.ll.mean[2].pop();
+        assert!(m.validate().unwrap_err().to_string().contains("blocks.ll.mean"));
         let mut m = sample(4);
-        m.error_64[1][3] = f64::NAN;
+        m.blocks.hh.mean[1][3] = f64::NAN;
         let e = m.validate().unwrap_err().to_string();
-        assert!(e.contains("error_64[1][3]"), "{e}");
+        assert!(e.contains("blocks.hh.mean[1][3]"), "{e}");
         let mut m = sample(4);
         m.snr.push(1.0);
         assert!(m.validate().is_err());

@@ -1,10 +1,11 @@
-//! The heatmap figure: log₁₀ of error_64, error_32 and error_total side by side, paths on top,
-//! axes in grid timestep and SNR (rows: 64×64 scale, columns: 32×32 scale, noisiest first).
+//! Heatmap figures: log₁₀ panels of a heatmap's errors with paths on top, axes in grid timestep
+//! and SNR (rows: 64×64 scale, columns: 32×32 scale, noisiest first).
 
+use lift_core::chain_rule::ChainRule;
 use lift_core::PathFile;
 
 use super::canvas::{short_number, viridis, Canvas, Colour, BLACK, GREY};
-use crate::heatmap::Heatmap;
+use crate::heatmap::{Heatmap, Matrix};
 
 /// A path to overlay.
 pub struct Overlay<'a> {
@@ -15,25 +16,56 @@ pub struct Overlay<'a> {
     pub dash: usize,
 }
 
+impl<'a> Overlay<'a> {
+    /// Overlays for named paths in the figures' fixed colours (the third one dashed).
+    pub fn palette(files: &'a [(String, PathFile)]) -> Vec<Overlay<'a>> {
+        const COLOURS: [Colour; 5] = [[255, 255, 255], [230, 40, 40], [0, 200, 255], [255, 150, 0], [200, 0, 200]];
+        files
+            .iter()
+            .enumerate()
+            .map(|(k, (name, path))| Overlay { name, path, colour: COLOURS[k % COLOURS.len()], dash: if k == 2 { 6 } else { 0 } })
+            .collect()
+    }
+}
+
 const LEFT: i64 = 120;
 const TOP: i64 = 40;
 const BAR: i64 = 80;
 const BOTTOM: i64 = 120;
 
-/// Draws the three panels with the overlays.
-pub fn heatmap_figure(map: &Heatmap, overlays: &[Overlay]) -> Canvas {
+/// The write-up's figure: log₁₀ of the 64×64 error (HH), the 32×32 error (LL) and their sum under
+/// `chain`, each on its own colour scale, paths on top.
+pub fn error_figure(map: &Heatmap, chain: ChainRule, overlays: &[Overlay]) -> Canvas {
+    let e = map.errors(chain);
+    let total = e.total();
+    let panels = [("error_64 (HH)", &e.hh), ("error_32 (LL)", &e.ll), ("error_total", &total)];
+    heatmap_figure(map, &panels, 3, false, overlays)
+}
+
+/// The cross-scale figure: the four blocks HH, HL (top), LH, LL (bottom) under `chain`, on one
+/// shared colour scale so that their sizes compare.
+pub fn cross_figure(map: &Heatmap, chain: ChainRule, overlays: &[Overlay]) -> Canvas {
+    let e = map.errors(chain);
+    let panels = [("J_HH (d eps64 / d x64)", &e.hh), ("J_HL (d eps64 / d x32)", &e.hl), ("J_LH (d eps32 / d x64)", &e.lh), ("J_LL (d eps32 / d x32)", &e.ll)];
+    heatmap_figure(map, &panels, 2, true, overlays)
+}
+
+/// Panels of log₁₀ values in rows of `columns`, with the overlays on every panel; `shared` puts
+/// all panels on one colour scale.
+pub fn heatmap_figure(map: &Heatmap, panels: &[(&str, &Matrix)], columns: usize, shared: bool, overlays: &[Overlay]) -> Canvas {
     let n = map.len() as i64;
     let cell = (360 / n).max(6);
     let side = cell * n;
-    let panel_w = LEFT + side + BAR;
-    let mut c = Canvas::new((3 * panel_w + 20) as u32, (TOP + side + BOTTOM) as u32);
-    let panels: [(&str, &Vec<Vec<f64>>); 3] =
-        [("error_64", &map.error_64), ("error_32", &map.error_32), ("error_total", &map.error_total)];
+    let (panel_w, panel_h) = (LEFT + side + BAR, TOP + side + BOTTOM);
+    let rows = panels.len().div_ceil(columns) as i64;
+    let mut c = Canvas::new((columns as i64 * panel_w + 20) as u32, (rows * panel_h + 30) as u32);
+    let range = shared.then(|| log_range(panels.iter().flat_map(|(_, m)| m.iter().flatten())));
     for (p, (title, values)) in panels.iter().enumerate() {
-        let x0 = p as i64 * panel_w + LEFT;
-        draw_panel(&mut c, map, values, title, x0, cell);
+        let (x0, y0) = ((p % columns) as i64 * panel_w + LEFT, (p / columns) as i64 * panel_h + TOP);
+        let range = range.unwrap_or_else(|| log_range(values.iter().flatten()));
+        draw_panel(&mut c, map, values, title, (x0, y0), cell, range);
         for o in overlays {
-            let centre = |[i, j]: [usize; 2]| ((x0 + j as i64 * cell + cell / 2) as f64, (TOP + i as i64 * cell + cell / 2) as f64);
+            let centre = |[i, j]: [usize; 2]| ((x0 + j as i64 * cell + cell / 2) as f64, (y0 + i as i64 * cell + cell / 2) as f64);
             for w in o.path.indices.windows(2) {
                 c.line(centre(w[0]), centre(w[1]), 2, o.colour, o.dash);
             }
@@ -44,7 +76,7 @@ pub fn heatmap_figure(map: &Heatmap, overlays: &[Overlay]) -> Canvas {
     }
     // Legend.
     let mut x = LEFT;
-    let y = TOP + side + 90;
+    let y = rows * panel_h;
     for o in overlays {
         c.rect(x, y + 3, 24, 6, o.colour);
         c.frame(x - 1, y + 2, 26, 8, GREY);
@@ -53,21 +85,30 @@ pub fn heatmap_figure(map: &Heatmap, overlays: &[Overlay]) -> Canvas {
     c
 }
 
-fn draw_panel(c: &mut Canvas, map: &Heatmap, values: &[Vec<f64>], title: &str, x0: i64, cell: i64) {
+/// (lo, hi) of the finite positive values' log₁₀.
+fn log_range<'a>(values: impl Iterator<Item = &'a f64>) -> (f64, f64) {
+    let (lo, hi) = values.filter(|v| **v > 0.0 && v.is_finite()).map(|v| v.log10()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if lo < hi {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+fn draw_panel(c: &mut Canvas, map: &Heatmap, values: &[Vec<f64>], title: &str, (x0, top): (i64, i64), cell: i64, (lo, hi): (f64, f64)) {
     let n = map.len();
     let side = cell * n as i64;
     let logs: Vec<f64> = values.iter().flatten().map(|v| if *v > 0.0 { v.log10() } else { f64::NAN }).collect();
-    let finite = logs.iter().copied().filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 1.0, lo + 1.0) };
     for i in 0..n {
         for j in 0..n {
-            let t = (logs[i * n + j] - lo) / (hi - lo);
-            c.rect(x0 + j as i64 * cell, TOP + i as i64 * cell, cell, cell, viridis(t));
+            let t = ((logs[i * n + j] - lo) / (hi - lo)).clamp(0.0, 1.0);
+            c.rect(x0 + j as i64 * cell, top + i as i64 * cell, cell, cell, viridis(t));
         }
     }
-    c.frame(x0 - 1, TOP - 1, side + 2, side + 2, BLACK);
-    c.text_centred(x0 + side / 2, 10, &format!("log10 {title}"), 2, BLACK);
+    c.frame(x0 - 1, top - 1, side + 2, side + 2, BLACK);
+    c.text_centred(x0 + side / 2, top - 30, &format!("log10 {title}"), 2, BLACK);
     // Ticks: about five per axis, labelled with the grid's t and SNR.
     let ticks: Vec<usize> = {
         let mut v: Vec<usize> = (0..5).map(|k| k * (n - 1) / 4).collect();
@@ -79,21 +120,21 @@ fn draw_panel(c: &mut Canvas, map: &Heatmap, values: &[Vec<f64>], title: &str, x
         let (t, s) = (format!("t={:.0}", map.t_grid[k]), format!("snr={}", short_number(map.snr[k])));
         // Alternate label rows so neighbouring labels never overlap.
         let dy = if m % 2 == 1 { 22 } else { 0 };
-        c.rect(x0 + pos, TOP + side, 1, 5 + dy, BLACK);
-        c.text_centred(x0 + pos, TOP + side + 8 + dy, &t, 1, BLACK);
-        c.text_centred(x0 + pos, TOP + side + 18 + dy, &s, 1, GREY);
-        c.rect(x0 - 5, TOP + pos, 5, 1, BLACK);
-        c.text(x0 - 8 - 8 * t.len() as i64, TOP + pos - 9, &t, 1, BLACK);
-        c.text(x0 - 8 - 8 * s.len() as i64, TOP + pos + 1, &s, 1, GREY);
+        c.rect(x0 + pos, top + side, 1, 5 + dy, BLACK);
+        c.text_centred(x0 + pos, top + side + 8 + dy, &t, 1, BLACK);
+        c.text_centred(x0 + pos, top + side + 18 + dy, &s, 1, GREY);
+        c.rect(x0 - 5, top + pos, 5, 1, BLACK);
+        c.text(x0 - 8 - 8 * t.len() as i64, top + pos - 9, &t, 1, BLACK);
+        c.text(x0 - 8 - 8 * s.len() as i64, top + pos + 1, &s, 1, GREY);
     }
-    c.text_centred(x0 + side / 2, TOP + side + 56, "32x32 scale (columns)", 1, BLACK);
-    c.text_vertical(x0 - 112, TOP + side / 2 + 88, "64x64 scale (rows)", 1, BLACK);
+    c.text_centred(x0 + side / 2, top + side + 56, "32x32 scale (columns)", 1, BLACK);
+    c.text_vertical(x0 - 112, top + side / 2 + 88, "64x64 scale (rows)", 1, BLACK);
     // Colour bar.
     let bx = x0 + side + 12;
     for y in 0..side {
-        c.rect(bx, TOP + y, 14, 1, viridis(1.0 - y as f64 / (side - 1).max(1) as f64));
+        c.rect(bx, top + y, 14, 1, viridis(1.0 - y as f64 / (side - 1).max(1) as f64));
     }
-    c.frame(bx - 1, TOP - 1, 16, side + 2, BLACK);
-    c.text(bx + 18, TOP, &short_number(hi), 1, BLACK);
-    c.text(bx + 18, TOP + side - 8, &short_number(lo), 1, BLACK);
+    c.frame(bx - 1, top - 1, 16, side + 2, BLACK);
+    c.text(bx + 18, top, &short_number(hi), 1, BLACK);
+    c.text(bx + 18, top + side - 8, &short_number(lo), 1, BLACK);
 }

@@ -8,7 +8,7 @@ use lift_core::model::init::seeded_module;
 use lift_core::run::{DatasetInfo, RunDir, RunInfo, Weights};
 use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelKind};
 
-/// A run folder holding untrained weights of a small configuration.
+/// A run folder holding untrained raw and EMA weights of a small configuration.
 pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lift-gen-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -31,12 +31,14 @@ pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
     };
     lift_core::io::write_json(&run.info(), &info).unwrap();
     let dev = Default::default();
-    let path = run.weights(Weights::Ema);
-    match kind {
-        ModelKind::Lift => save_module(seeded_module(LiftUNet::<Flex>::new(&config.model, &dev), 3), &path),
-        ModelKind::Baseline => save_module(seeded_module(BaselineUNet::<Flex>::new(&config.model, &dev), 3), &path),
+    for (which, seed) in [(Weights::Ema, 3), (Weights::Raw, 4)] {
+        let path = run.weights(which);
+        match kind {
+            ModelKind::Lift => save_module(seeded_module(LiftUNet::<Flex>::new(&config.model, &dev), seed), &path),
+            ModelKind::Baseline => save_module(seeded_module(BaselineUNet::<Flex>::new(&config.model, &dev), seed), &path),
+        }
+        .unwrap();
     }
-    .unwrap();
     dir
 }
 

@@ -4,11 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Parser;
+use lift_core::data::DEFAULT_DATA;
 use lift_core::{DeviceSpec, LiftConfig, ModelKind};
 use lift_train::run::{train, Dashboard, TrainOptions};
-
-/// Default data folder, filled by `cargo xtask data`.
-const DEFAULT_DATA: &str = "artifacts/data/emoji-google-64";
 
 #[derive(Parser)]
 #[command(name = "lift-train", version, about = "Train the LIFT dual-scale UNet or the single-scale baseline")]
@@ -17,7 +15,7 @@ struct Cli {
     #[arg(long)]
     config: PathBuf,
     /// Which model: lift or baseline.
-    #[arg(long)]
+    #[arg(long, value_enum)]
     model: ModelKind,
     /// Image folder (searched recursively for PNG/JPEG) [default: artifacts/data/emoji-google-64].
     #[arg(long)]
@@ -26,8 +24,8 @@ struct Cli {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Override train.epochs (the total, also when resuming).
-    #[arg(long)]
-    epochs: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    epochs: Option<u64>,
     /// cpu, wgpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceSpec,
@@ -46,7 +44,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let mut config = LiftConfig::load(&cli.config)?;
     if let Some(epochs) = cli.epochs {
-        config.train.epochs = epochs;
+        config.train.epochs = epochs as usize;
         config.validate()?;
     }
     let data = cli.data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));

@@ -8,15 +8,15 @@ use burn::optim::AdamWConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
 use burn::train::TrainStep;
+use lift_analyze::clean_images::Images;
 use lift_analyze::fid::{extract, InceptionV3, Resize};
-use lift_analyze::grid::{Grid, GridSpec};
 use lift_analyze::heatmap::{estimate_cell, Analysed};
-use lift_analyze::jacobian::{Estimator, DEFAULT_FD_STEP};
-use lift_analyze::sample_images::Images;
+use lift_analyze::jacobian::Estimator;
+use lift_core::data::ImageSet;
+use lift_core::grid::{Grid, GridSpec};
 use lift_core::pipeline::{sample_baseline, sample_lift};
 use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule, SamplingPath, TimestepRule};
 use lift_train::batch::{EpochLoader, NoiseSource};
-use lift_train::data::ImageSet;
 use lift_train::step::{Denoiser, Diffusion};
 
 use super::median_seconds;
@@ -94,7 +94,7 @@ pub struct WorkloadTask {
 
 fn random_images(n: usize, r: usize) -> Arc<ImageSet> {
     let images = (0..n).map(|k| (0..r * r * 3).map(|i| ((i * 31 + k * 97) % 256) as u8).collect()).collect();
-    Arc::new(ImageSet { resolution: r, images, files: vec![], skipped: vec![] })
+    Arc::new(ImageSet::from_pixels(r, images).expect("images of the right size"))
 }
 
 impl BackendTask for WorkloadTask {
@@ -109,7 +109,7 @@ impl BackendTask for WorkloadTask {
         let per_image = |seconds: f64| b as f64 / seconds;
         let rate = match self.workload {
             Workload::Forward(kind) => {
-                let (x64, x32, t) = (noise(r).inner(), noise(r / 2).inner(), t.inner());
+                let (x64, x32, t) = (noise(r).inner(), noise(m.coarse_resolution()).inner(), t.inner());
                 per_image(if kind == "lift" {
                     let net = LiftUNet::<B>::new(m, &device).valid();
                     median_seconds(iters, || {
@@ -124,7 +124,7 @@ impl BackendTask for WorkloadTask {
                 })
             }
             Workload::FwdBwd(kind) => {
-                let (x64, x32) = (noise(r), noise(r / 2));
+                let (x64, x32) = (noise(r), noise(m.coarse_resolution()));
                 per_image(if kind == "lift" {
                     let net = LiftUNet::<B>::new(m, &device);
                     median_seconds(iters, || {
@@ -142,7 +142,9 @@ impl BackendTask for WorkloadTask {
             }
             Workload::TrainStep(kind) => {
                 let source = Arc::new(NoiseSource { images: random_images(b, r), schedule: NoiseSchedule::reference() });
-                let batch = EpochLoader::<B>::train(source, (0..b).collect(), b, 0, 1, 1, device.clone()).batch_of(1, 0);
+                let mut train = self.config.train.clone();
+                train.batch_size = b;
+                let batch = EpochLoader::<B>::train(source, (0..b).collect(), &train, 1, device.clone()).batch_of(1, 0);
                 let seconds = if kind == "lift" {
                     time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), 0.999, 1.0), batch, iters)
                 } else {
@@ -154,7 +156,7 @@ impl BackendTask for WorkloadTask {
                 let estimator = if self.workload == Workload::HeatmapCell {
                     Estimator::Vjp
                 } else {
-                    Estimator::FiniteDifference { h: DEFAULT_FD_STEP }
+                    Estimator::Fd
                 };
                 let model = Analysed::new(LiftUNet::<B>::new(m, &device));
                 let x64 = Tensor::<B::InnerBackend, 4>::random([16, 3, r, r], Distribution::Uniform(-1.0, 1.0), &device);
@@ -166,8 +168,8 @@ impl BackendTask for WorkloadTask {
             }
             Workload::Sample(kind) => {
                 let schedule = NoiseSchedule::reference();
-                let ts = TimestepRule::Reference.timesteps(18, 1000);
-                let (x64, x32) = (noise(r).inner(), noise(r / 2).inner());
+                let ts = TimestepRule::Reference.timesteps(18, 1000)?;
+                let (x64, x32) = (noise(r).inner(), noise(m.coarse_resolution()).inner());
                 per_image(if kind == "lift" {
                     let net = LiftUNet::<B>::new(m, &device).valid();
                     let path = SamplingPath::diagonal(&ts);
@@ -189,7 +191,7 @@ impl BackendTask for WorkloadTask {
                 let net = InceptionV3::<B::InnerBackend>::load(weights, &device)?;
                 let x = Tensor::<B::InnerBackend, 4>::random([b, 3, r, r], Distribution::Uniform(0.0, 1.0), &device);
                 per_image(median_seconds(iters, || {
-                    let _ = extract(&net, x.clone(), Resize::Bicubic);
+                    let _ = extract(&net, x.clone(), Resize::BicubicAntialias);
                 }))
             }
         };

@@ -1,61 +1,80 @@
-//! Figures and `REPORT.md`: the write-up's tables filled with this run's numbers.
+//! Figures and `REPORT.md`: the write-up's tables filled with this run's numbers, read through
+//! [`StudyDir`] and the typed files of each stage.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use anyhow::{Context, Result};
-use lift_analyze::evaluate::{results_table, ResultRow};
-use lift_analyze::generate::sample_grid;
+use clap::ValueEnum;
+use lift_analyze::evaluate::{mean_std, results_table, ResultRow};
 use lift_analyze::heatmap::Heatmap;
 use lift_analyze::mse_test::MseReport;
-use lift_analyze::paths::{find_path, PathMode};
-use lift_analyze::plot::{heatmap_figure, Overlay};
+use lift_analyze::paths::{find_path, path_steps, PathRequest};
+use lift_analyze::plot::{cross_figure, error_figure, sample_grid, Overlay};
+use lift_analyze::study_dir::StudyDir;
+use lift_core::chain_rule::ChainRule;
+use lift_core::metrics_csv::{self, IMAGES_PER_S, TRAIN_LOSS, VALID_EMA_LOSS, VALID_LOSS};
 use lift_core::run::{RunDir, RunInfo};
-use lift_core::{DeviceSpec, LiftConfig, NoiseSchedule, PathFile};
+use lift_core::{DeviceSpec, LiftConfig, ModelKind, PathFile, Strategy, TimestepRule};
 use serde_json::json;
 
 use super::stage::{minutes, Manifest, Outputs};
+use super::Preset;
 
-const STRATEGIES: [&str; 4] = ["baseline", "diagonal", "dp-64", "dp-total"];
+/// The DP-Total path of heatmap seed 0 under `chain` (the chain-rule variants of the report).
+fn chain_rule_path(dir: &StudyDir, config: &LiftConfig, chain: ChainRule) -> Result<PathFile> {
+    let file = dir.heatmap(0);
+    let steps = path_steps(Strategy::DpTotal, TimestepRule::Reference, config.sample.steps, config.schedule.timesteps)?;
+    let request = PathRequest { strategy: Strategy::DpTotal, chain_rule: chain, steps, max_jump: config.study.max_jump };
+    find_path(&Heatmap::load(&file)?, &file, request, &config.schedule.build())
+}
 
-/// The heatmap with paths, the MSE chart and one sample grid per strategy and protocol.
-pub fn figures(dir: &Path, heatmap: &Path, eval: &Path, mse: &Path, config: &LiftConfig) -> Result<Outputs> {
-    let map = Heatmap::load(heatmap)?;
-    let schedule = NoiseSchedule::new(config.schedule.kind, config.schedule.timesteps);
-    let diagonal = find_path(&map, heatmap, PathMode::Diagonal, config.sample.steps, config.study.max_jump, &schedule)?;
-    let dp64 = PathFile::load(&eval.join("paths/dp-64-reference.json"), usize::MAX)?;
-    let dptotal = PathFile::load(&eval.join("paths/dp-total-reference.json"), usize::MAX)?;
-    lift_core::io::write_json(&dir.join("path-diagonal.json"), &diagonal)?;
-    let overlays = [
-        Overlay { name: "DP-64", path: &dp64, colour: [255, 255, 255], dash: 0 },
-        Overlay { name: "DP-Total", path: &dptotal, colour: [230, 40, 40], dash: 0 },
-        Overlay { name: "diagonal", path: &diagonal, colour: [0, 200, 255], dash: 6 },
-    ];
-    let mut files = vec![dir.join("heatmap.png"), dir.join("mse.png")];
-    heatmap_figure(&map, &overlays).save(&files[0])?;
-    std::fs::copy(mse.join("mse.png"), &files[1]).context("MSE chart")?;
-    for strategy in STRATEGIES {
-        for protocol in ["reference", "fair"] {
-            let samples = sample_dir(eval, strategy, protocol);
-            let out = dir.join(format!("samples-{strategy}-{protocol}.png"));
-            sample_grid(&samples, &out, 64)?;
-            files.push(out);
+/// The paths of heatmap seed 0 shown on the heatmap: the study's DP-64 and DP-Total, and the diagonal.
+fn shown_paths(dir: &StudyDir, config: &LiftConfig) -> Result<Vec<(String, PathFile)>> {
+    let mut shown = Vec::new();
+    for s in [Strategy::Dp64, Strategy::DpTotal] {
+        let file = dir.path(0, s, TimestepRule::Reference);
+        if file.exists() {
+            shown.push((s.label().to_string(), PathFile::load(&file, usize::MAX)?));
         }
+    }
+    let file = dir.heatmap(0);
+    let request = PathRequest { strategy: Strategy::Diagonal, chain_rule: config.study.chain_rule, steps: config.sample.steps, max_jump: config.study.max_jump };
+    shown.push(("diagonal".into(), find_path(&Heatmap::load(&file)?, &file, request, &config.schedule.build())?));
+    Ok(shown)
+}
+
+/// The heatmap with paths, the cross-scale blocks, the chain-rule variants, the MSE chart and one
+/// sample grid per strategy and protocol.
+pub fn figures(dir: &StudyDir, config: &LiftConfig) -> Result<Outputs> {
+    let map = Heatmap::load(&dir.heatmap(0))?;
+    let chain = config.study.chain_rule;
+    let shown = shown_paths(dir, config)?;
+    let mut files = vec![dir.figure("heatmap.png"), dir.figure("cross.png"), dir.figure("chain-rules.png"), dir.figure("mse.png")];
+    error_figure(&map, chain, &Overlay::palette(&shown)).save(&files[0])?;
+    cross_figure(&map, chain, &[]).save(&files[1])?;
+    let variants: Vec<(String, PathFile)> =
+        ChainRule::value_variants().iter().map(|&c| Ok((format!("DP-Total, {c}"), chain_rule_path(dir, config, c)?))).collect::<Result<_>>()?;
+    for (name, path) in &variants {
+        let file = dir.figure(&format!("path-{}.json", name.replace(", ", "-").to_lowercase()));
+        lift_core::io::write_json(&file, path)?;
+        files.push(file);
+    }
+    error_figure(&map, ChainRule::Sl, &Overlay::palette(&variants)).save(&files[2])?;
+    std::fs::copy(dir.stage("mse").join("mse.png"), &files[3]).context("MSE chart")?;
+    let rows: Vec<ResultRow> = lift_core::io::read_json(&dir.results())?;
+    for r in rows.iter().filter(|r| r.seed == 0) {
+        let out = dir.figure(&format!("samples-{}-{}.png", r.strategy, r.protocol));
+        sample_grid(&r.samples, &out, 64)?;
+        files.push(out);
     }
     Ok(Outputs { summary: json!({ "figures": files.len() }), files })
 }
 
-/// Samples of the first seed; runs are evaluated under their folder names, `baseline` and `lift`.
-fn sample_dir(eval: &Path, strategy: &str, protocol: &str) -> std::path::PathBuf {
-    let run = if strategy == "baseline" { "baseline" } else { "lift" };
-    eval.join("samples").join(run).join(format!("{strategy}-{protocol}")).join("seed-0")
-}
-
 /// Everything the report reads.
 pub struct Inputs<'a> {
-    pub preset: &'a str,
+    pub preset: Preset,
     pub config: &'a LiftConfig,
-    pub out: &'a Path,
+    pub dir: &'a StudyDir,
     pub device: DeviceSpec,
     pub manifests: &'a [Manifest],
 }
@@ -66,112 +85,165 @@ fn manifest<'a>(ms: &'a [Manifest], stage: &str) -> Result<&'a Manifest> {
 
 /// REPORT.md.
 pub fn render(i: &Inputs) -> Result<String> {
-    let (c, st) = (i.config, &i.config.study);
-    let rows: Vec<ResultRow> = lift_core::io::read_json(&i.out.join("evaluate/results.json"))?;
-    let mse: MseReport = lift_core::io::read_json(&i.out.join("mse/mse.json"))?;
-    let data = manifest(i.manifests, "data")?;
-    let lift_info: RunInfo = lift_core::io::read_json(&RunDir(i.out.join("train-lift/lift")).info())?;
-    let base_info: RunInfo = lift_core::io::read_json(&RunDir(i.out.join("train-baseline/baseline")).info())?;
-    let total: f64 = i.manifests.iter().map(|m| m.seconds).sum();
-    let real_n = if st.real_images == 0 { data.outputs["images"].as_u64().unwrap_or(0) as usize } else { st.real_images };
-    let r = c.model.resolution;
+    let rows: Vec<ResultRow> = lift_core::io::read_json(&i.dir.results())?;
+    let mse: MseReport = lift_core::io::read_json(&i.dir.mse())?;
     let mut s = String::new();
-    writeln!(s, "# LIFT study — `{}` preset\n", i.preset)?;
-    writeln!(
-        s,
-        "Device `{}`, git `{}`, {} of stage time in the sessions that finished each stage.\n",
-        i.device,
-        lift_core::run::git_commit(),
-        minutes(total)
-    )?;
-    writeln!(
-        s,
-        "Data: `{}` ({} images, {r}×{r} after preprocessing, coarse scale {}×{}). LIFT UNet {} parameters, baseline {}; \
-         dims {:?}; {} epochs of batch {} each (lr {}, {} schedule, EMA {}).\n",
-        data.outputs["path"].as_str().unwrap_or("?"),
-        data.outputs["images"],
-        r / 2,
-        r / 2,
-        lift_info.parameters,
-        base_info.parameters,
-        c.model.dims,
-        lift_info.epochs_completed,
-        c.train.batch_size,
-        c.train.lr,
-        format!("{:?}", c.train.lr_schedule).to_lowercase(),
-        c.train.ema_decay
-    )?;
-    writeln!(s, "## How this run differs from the original protocol\n")?;
-    writeln!(s, "- Data: the Noto emoji set (npm emoji-datasource-google 16.0.0) or `--data`, not AFHQv2 (15,803 images).")?;
-    writeln!(
-        s,
-        "- Model and training: dims {:?} at {r}×{r} and {} epochs (original: [64, 128, 256, 512] at 64×64, 400 epochs, EMA 0.9999).",
-        c.model.dims, lift_info.epochs_completed
-    )?;
-    writeln!(
-        s,
-        "- FID: {} generated images per strategy, protocol and seed against {real_n} real images, {} seed(s) \
-         (original: 15,803 vs 15,803, 5 seeds). Below 2,048 images FID is biased upwards; compare rows of this table only.",
-        st.fid_images, st.seeds
-    )?;
-    writeln!(s, "- Heatmap: grid {}, {} images, {} probe(s) per cell (original: t-linspace:30, 16 images, 4 probes).", st.heatmap_grid, st.heatmap_images, st.heatmap_probes)?;
-    writeln!(
-        s,
-        "- Protocols: `reference` keeps the original's quirks (\"{} steps\" = {} evaluations; diagonal and baseline start at {}, \
-         DP paths at the grid's first t); `fair` gives every path exactly {} evaluations from t = {}.",
-        c.sample.steps,
-        lift_core::TimestepRule::Reference.timesteps(c.sample.steps, c.schedule.timesteps).len(),
-        lift_core::TimestepRule::Reference.timesteps(c.sample.steps, c.schedule.timesteps)[0],
-        c.sample.steps,
-        c.schedule.timesteps - 1
-    )?;
-    writeln!(s, "- Generated images are saved as 16-bit PNGs; FID resizes bicubically (clamped) as the original.\n")?;
-
+    header(&mut s, i)?;
     writeln!(s, "## FID per path strategy\n")?;
     writeln!(s, "{}", results_table(&rows))?;
-    writeln!(s, "## MSE tests (t = {}, {} samples)\n", mse.timestep, mse.samples)?;
-    writeln!(s, "| Test | t64 | t32 | MSE 64x64 | MSE 32x32 | Total |\n|---|---|---|---|---|---|")?;
-    for t in &mse.tests {
-        writeln!(s, "| Test {} ({}) | {} | {} | {:.4} | {:.4} | {:.4} |", t.name, t.description, t.t64, t.t32, t.mse_64, t.mse_32, t.mse_total)?;
-    }
-    writeln!(s, "\n## Theoretical error per path (reference protocol, on the heatmap)\n")?;
-    writeln!(s, "| Path | Grid points on the path | Cost, 64x64 error | Cost, total error |\n|---|---|---|---|")?;
-    let path_files = [
-        ("LIFT DP-64", i.out.join("evaluate/paths/dp-64-reference.json")),
-        ("LIFT diagonal", i.out.join("figures/path-diagonal.json")),
-        ("LIFT DP-Total", i.out.join("evaluate/paths/dp-total-reference.json")),
-    ];
-    for (name, file) in path_files {
-        let p: PathFile = lift_core::io::read_json(&file)?;
-        let costs = &p.meta["costs"];
-        writeln!(s, "| {name} | {} | {:.4} | {:.4} |", p.timesteps.len(), costs["64"].as_f64().unwrap_or(f64::NAN), costs["total"].as_f64().unwrap_or(f64::NAN))?;
-    }
-    writeln!(s, "\n## Training\n")?;
-    writeln!(s, "| Model | Epochs | Train loss (sum over scales) | Valid loss | EMA valid loss | Images/s | Train time (s) |\n|---|---|---|---|---|---|---|")?;
-    for (name, info) in [("Baseline", &base_info), ("LIFT", &lift_info)] {
-        let dir = if name == "LIFT" { "train-lift/lift" } else { "train-baseline/baseline" };
-        let last = last_metrics(&RunDir(i.out.join(dir)).metrics())?;
-        writeln!(s, "| {name} | {} | {:.4} | {:.4} | {:.4} | {:.1} | {:.0} |", info.epochs_completed, last[0], last[3], last[6], last[8], info.train_seconds)?;
-    }
-    writeln!(s, "\n## Figures\n")?;
-    writeln!(s, "Error heatmaps (log₁₀) with the DP-64 (white), DP-Total (red) and diagonal (dashed cyan) paths:\n")?;
-    writeln!(s, "![heatmap](figures/heatmap.png)\n\n![MSE tests](figures/mse.png)\n")?;
-    for strategy in STRATEGIES {
-        for protocol in ["reference", "fair"] {
-            writeln!(s, "Samples, {} ({protocol}):\n\n![{strategy} {protocol}](figures/samples-{strategy}-{protocol}.png)\n", lift_analyze::evaluate::strategy_label(strategy))?;
-        }
+    cost_variants(&mut s, i, &rows)?;
+    writeln!(s, "## MSE tests (t = {}, {} images, {} protocol, {} weights)\n", mse.timestep, mse.samples, mse.protocol, mse.weights)?;
+    writeln!(s, "{}", mse.markdown())?;
+    path_costs(&mut s, i)?;
+    chain_rules(&mut s, i)?;
+    training(&mut s, i)?;
+    writeln!(s, "## Figures\n")?;
+    writeln!(s, "Errors (log₁₀, {} chain rule, heatmap seed 0) with the DP paths and the diagonal:\n", i.config.study.chain_rule)?;
+    writeln!(s, "![heatmap](figures/heatmap.png)\n")?;
+    writeln!(s, "The four Jacobian blocks on one colour scale (cross-scale blocks HL, LH beside HH, LL):\n\n![cross-scale Jacobians](figures/cross.png)\n")?;
+    writeln!(s, "DP-Total paths under each chain rule, drawn on the sl errors:\n\n![chain rules](figures/chain-rules.png)\n")?;
+    writeln!(s, "![MSE tests](figures/mse.png)\n")?;
+    for r in rows.iter().filter(|r| r.seed == 0) {
+        writeln!(s, "Samples, {} ({}):\n\n![{} {}](figures/samples-{}-{}.png)\n", r.strategy.label(), r.protocol, r.strategy, r.protocol, r.strategy, r.protocol)?;
     }
     writeln!(s, "## Wall time per stage\n")?;
-    writeln!(s, "| Stage | Seconds |\n|---|---|")?;
+    writeln!(s, "| Stage | Seconds | Commit |\n|---|---|---|")?;
     for m in i.manifests {
-        writeln!(s, "| {} | {:.1} |", m.stage, m.seconds)?;
+        writeln!(s, "| {} | {:.1} | {} |", m.stage, m.seconds, m.git_commit)?;
     }
     Ok(s)
 }
 
-/// The last row of a run's metrics.csv, without the epoch column.
-fn last_metrics(csv: &Path) -> Result<Vec<f64>> {
-    let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
-    let line = text.lines().last().context("empty metrics.csv")?;
-    Ok(line.split(',').skip(1).map(|v| v.parse().unwrap_or(f64::NAN)).collect())
+fn header(s: &mut String, i: &Inputs) -> Result<()> {
+    let (c, st) = (i.config, &i.config.study);
+    let commit = lift_core::run::git_commit();
+    let total: f64 = i.manifests.iter().map(|m| m.seconds).sum();
+    let data = manifest(i.manifests, "data")?;
+    let info = |kind: ModelKind| -> Result<RunInfo> { lift_core::io::read_json(&RunDir(i.dir.run(kind)).info()) };
+    let (lift, base) = (info(ModelKind::Lift)?, info(ModelKind::Baseline)?);
+    let r = c.model.resolution;
+    writeln!(s, "# LIFT study — `{}` preset\n", i.preset)?;
+    writeln!(s, "Device `{}`, git `{commit}`, {} of stage time in the sessions that finished each stage.\n", i.device, minutes(total))?;
+    let older: Vec<String> = i.manifests.iter().filter(|m| m.git_commit != commit).map(|m| format!("{} ({})", m.stage, m.git_commit)).collect();
+    if !older.is_empty() {
+        writeln!(s, "Reused from older commits with the same code identity and inputs: {}.\n", older.join(", "))?;
+    }
+    writeln!(
+        s,
+        "Data: `{}` ({} images, {r}×{r} after preprocessing, coarse scale {c2}×{c2}). LIFT UNet {} parameters, baseline {}; \
+         dims {:?}; {} epochs of batch {} each (lr {}, {} schedule, EMA {}).\n",
+        data.outputs["path"].as_str().unwrap_or("?"),
+        data.outputs["images"],
+        lift.parameters,
+        base.parameters,
+        c.model.dims,
+        lift.epochs_completed,
+        c.train.batch_size,
+        c.train.lr,
+        format!("{:?}", c.train.lr_schedule).to_lowercase(),
+        c.train.ema_decay,
+        c2 = c.model.coarse_resolution(),
+    )?;
+    let rule = |p: TimestepRule| p.timesteps(c.sample.steps, c.schedule.timesteps).expect("validated config");
+    writeln!(s, "## How this run differs from the original protocol\n")?;
+    writeln!(s, "- Data: the Noto emoji set (npm emoji-datasource-google 16.0.0) or `--data`, not AFHQv2 (15,803 images).")?;
+    writeln!(s, "- Model and training: dims {:?} at {r}×{r} and {} epochs (original: [64, 128, 256, 512] at 64×64, 400 epochs, EMA 0.9999).", c.model.dims, lift.epochs_completed)?;
+    writeln!(
+        s,
+        "- FID: {} generated images per strategy, protocol and seed against {} real images ({} of the data set), {} seed(s); \
+         {} resize, features from the sampler's floats (original: 15,803 vs the first 15,803, 5 seeds). \
+         Below 2,048 images FID is biased upwards; compare rows of this table only.",
+        st.fid_images,
+        if st.real_images == 0 { "all".to_string() } else { st.real_images.to_string() },
+        st.real_subset,
+        st.seeds,
+        st.fid_resize
+    )?;
+    writeln!(
+        s,
+        "- Heatmap: grid {}, {} images, {} probe(s) per cell, {} heatmap(s) ({}) (original: t-linspace:30, 16 images, 4 probes, one per seed).",
+        st.heatmap_grid,
+        st.heatmap_images,
+        st.heatmap_probes,
+        st.heatmap_seed_list().len(),
+        st.heatmap_seeds
+    )?;
+    writeln!(
+        s,
+        "- Protocols: `reference` keeps the original's quirks (\"{} steps\" = {} evaluations; diagonal and baseline start at {}, \
+         DP paths at the grid's first t); `fair` gives every path exactly {} evaluations from t = {}.\n",
+        c.sample.steps,
+        rule(TimestepRule::Reference).len(),
+        rule(TimestepRule::Reference)[0],
+        c.sample.steps,
+        c.schedule.timesteps - 1
+    )?;
+    Ok(())
+}
+
+/// The cross-Jacobian cost variants: each DP objective's path costs and FID (reference protocol).
+fn cost_variants(s: &mut String, i: &Inputs, rows: &[ResultRow]) -> Result<()> {
+    let variants: Vec<Strategy> = Strategy::COST_VARIANTS.into_iter().filter(|v| i.config.study.strategies.contains(v)).collect();
+    if variants.is_empty() {
+        return Ok(());
+    }
+    writeln!(s, "## DP cost variants with the cross-scale blocks (reference protocol, heatmap seed 0)\n")?;
+    writeln!(s, "| Path | Objective cost | Cost, 64x64 error | Cost, total error | FID |\n|---|---|---|---|---|")?;
+    for v in variants {
+        let p = PathFile::load(&i.dir.path(0, v, TimestepRule::Reference), usize::MAX)?;
+        let fid: Vec<f64> = rows.iter().filter(|r| r.strategy == v && r.protocol == TimestepRule::Reference).map(|r| r.fid).collect();
+        let fid = if fid.is_empty() { "–".to_string() } else { mean_std(&fid, 2) };
+        writeln!(s, "| {} | {:.4} | {:.4} | {:.4} | {fid} |", v.label(), p.cost, p.meta.costs.fine, p.meta.costs.total)?;
+    }
+    writeln!(s)?;
+    Ok(())
+}
+
+/// The write-up's "theoretical error" per path.
+fn path_costs(s: &mut String, i: &Inputs) -> Result<()> {
+    writeln!(s, "## Theoretical error per path (reference protocol, heatmap seed 0)\n")?;
+    writeln!(s, "| Path | Grid points on the path | Cost, 64x64 error | Cost, total error |\n|---|---|---|---|")?;
+    for (name, p) in shown_paths(i.dir, i.config)? {
+        writeln!(s, "| {name} | {} | {:.4} | {:.4} |", p.timesteps.len(), p.meta.costs.fine, p.meta.costs.total)?;
+    }
+    writeln!(s)?;
+    Ok(())
+}
+
+/// The DP-Total path under each chain-rule factor, from the same stored heatmap.
+fn chain_rules(s: &mut String, i: &Inputs) -> Result<()> {
+    writeln!(s, "## Chain-rule variants of DP-Total (heatmap seed 0, same Jacobians)\n")?;
+    writeln!(s, "| Path | (t64, t32) at steps 0, N/4, N/2, 3N/4, N | Objective cost |\n|---|---|---|")?;
+    for &c in ChainRule::value_variants() {
+        let p = chain_rule_path(i.dir, i.config, c)?;
+        let n = p.timesteps.len() - 1;
+        let picks: Vec<String> = [0, n / 4, n / 2, 3 * n / 4, n].iter().map(|&k| format!("({}, {})", p.timesteps[k][0], p.timesteps[k][1])).collect();
+        writeln!(s, "| DP-Total, {c} | {} | {:.4} |", picks.join(" "), p.cost)?;
+    }
+    writeln!(s)?;
+    Ok(())
+}
+
+fn training(s: &mut String, i: &Inputs) -> Result<()> {
+    writeln!(s, "## Training\n")?;
+    writeln!(s, "| Model | Epochs | Train loss (sum over scales) | Valid loss | EMA valid loss | Images/s | Train time (s) |\n|---|---|---|---|---|---|---|")?;
+    for kind in [ModelKind::Baseline, ModelKind::Lift] {
+        let run = RunDir(i.dir.run(kind));
+        let info: RunInfo = lift_core::io::read_json(&run.info())?;
+        let rows = metrics_csv::read(&run.metrics())?;
+        let last = rows.last().with_context(|| format!("{} has no epochs", run.metrics().display()))?;
+        let v = |k: &str| metrics_csv::value(last, k);
+        writeln!(
+            s,
+            "| {kind} | {} | {:.4} | {:.4} | {:.4} | {:.1} | {:.0} |",
+            info.epochs_completed,
+            v(TRAIN_LOSS),
+            v(VALID_LOSS),
+            v(VALID_EMA_LOSS),
+            v(IMAGES_PER_S),
+            info.train_seconds
+        )?;
+    }
+    writeln!(s)?;
+    Ok(())
 }

@@ -1,15 +1,57 @@
 //! Stages of the study: each runs in its own folder and finishes by writing `manifest.json`
-//! (inputs and their hash, outputs and their hash, git commit, time taken). A stage whose
-//! manifest matches its inputs is skipped; a stage without one (killed) runs again and resumes
-//! from whatever its own files already hold.
+//! (inputs, the code identity of the crates it runs, outputs and their hash, git commit, time).
+//! A stage is skipped when its key — inputs plus code identity — matches its manifest, unless
+//! `--rerun` names it or a stage it depends on; a stage without a manifest (killed) runs again
+//! and resumes from whatever its own files already hold.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+/// The workspace crates whose sources identify a stage's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Crate {
+    LiftCore,
+    LiftTrain,
+    LiftAnalyze,
+    Xtask,
+}
+
+/// One hash per crate (sources, manifest, lock file), from the build script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeIdentity(pub BTreeMap<Crate, String>);
+
+impl CodeIdentity {
+    /// The identity this binary was built from.
+    pub fn of_this_build() -> Self {
+        Self(BTreeMap::from([
+            (Crate::LiftCore, env!("LIFT_CODE_LIFT_CORE").to_string()),
+            (Crate::LiftTrain, env!("LIFT_CODE_LIFT_TRAIN").to_string()),
+            (Crate::LiftAnalyze, env!("LIFT_CODE_LIFT_ANALYZE").to_string()),
+            (Crate::Xtask, env!("LIFT_CODE_XTASK").to_string()),
+        ]))
+    }
+
+    fn of(&self, crates: &[Crate]) -> BTreeMap<Crate, String> {
+        crates.iter().map(|c| (*c, self.0.get(c).cloned().unwrap_or_default())).collect()
+    }
+}
+
+/// A stage of the plan: its name, nominal seconds (for estimates), the stages whose outputs it
+/// reads and the crates whose code it runs.
+#[derive(Debug, Clone)]
+pub struct StageSpec {
+    pub name: &'static str,
+    pub nominal: f64,
+    pub deps: &'static [&'static str],
+    pub code: &'static [Crate],
+}
 
 /// `manifest.json` of a finished stage.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,6 +59,8 @@ pub struct Manifest {
     pub stage: String,
     pub inputs_hash: String,
     pub inputs: Value,
+    #[serde(default)]
+    pub code: BTreeMap<Crate, String>,
     pub outputs: Value,
     pub outputs_hash: String,
     pub git_commit: String,
@@ -49,8 +93,9 @@ const MIN_CALIBRATING_SECONDS: f64 = 60.0;
 /// Runs stages in order, printing progress with elapsed time and an estimate of what remains.
 pub struct Stages {
     root: PathBuf,
-    names: Vec<&'static str>,
-    nominal: Vec<f64>,
+    plan: Vec<StageSpec>,
+    code: CodeIdentity,
+    forced: BTreeSet<&'static str>,
     index: usize,
     start: Instant,
     /// (actual, nominal) seconds of the stages that ran in this session.
@@ -60,14 +105,36 @@ pub struct Stages {
     pub manifests: Vec<Manifest>,
 }
 
+/// The stages `--rerun` forces: the named ones (`all` = every stage) and all that depend on them.
+pub fn forced_stages(plan: &[StageSpec], rerun: &[String]) -> Result<BTreeSet<&'static str>> {
+    let mut forced = BTreeSet::new();
+    for name in rerun {
+        if name == "all" {
+            return Ok(plan.iter().map(|s| s.name).collect());
+        }
+        let Some(spec) = plan.iter().find(|s| s.name == name) else {
+            let names: Vec<&str> = plan.iter().map(|s| s.name).collect();
+            bail!("--rerun: unknown stage '{name}'; stages are {} (or all)", names.join(", "));
+        };
+        forced.insert(spec.name);
+    }
+    // The plan is in dependency order: one pass propagates to every dependent.
+    for spec in plan {
+        if spec.deps.iter().any(|d| forced.contains(d)) {
+            forced.insert(spec.name);
+        }
+    }
+    Ok(forced)
+}
+
 impl Stages {
-    /// `plan` lists every stage with its nominal duration in seconds (for the estimate); `header`
-    /// is shown once a stage has work to do.
-    pub fn new(root: &Path, plan: &[(&'static str, f64)], header: String) -> Self {
+    /// `plan` lists every stage in order; `header` is shown once a stage has work to do.
+    pub fn new(root: &Path, plan: Vec<StageSpec>, code: CodeIdentity, forced: BTreeSet<&'static str>, header: String) -> Self {
         Self {
             root: root.to_path_buf(),
-            names: plan.iter().map(|p| p.0).collect(),
-            nominal: plan.iter().map(|p| p.1).collect(),
+            plan,
+            code,
+            forced,
             index: 0,
             start: Instant::now(),
             measured: (0.0, 0.0),
@@ -81,39 +148,45 @@ impl Stages {
         self.root.join(name)
     }
 
+    /// The manifest of an earlier stage of this session.
+    pub fn manifest(&self, name: &str) -> Result<&Manifest> {
+        self.manifests.iter().find(|m| m.stage == name).with_context(|| format!("stage {name} has not run"))
+    }
+
     fn remaining_estimate(&self) -> f64 {
-        let left: f64 = self.nominal[self.index..].iter().sum();
+        let left: f64 = self.plan[self.index..].iter().map(|s| s.nominal).sum();
         let speed = if self.measured.1 > 0.0 { self.measured.0 / self.measured.1 } else { 1.0 };
         left * speed
     }
 
-    /// Runs (or skips) the next stage, which must be `name`.
+    /// Runs (or skips) the next stage, which must be `name`. The key holds `inputs`, the output
+    /// hashes of the stage's dependencies and the identity of the code it runs.
     pub fn run(&mut self, name: &'static str, inputs: Value, work: impl FnOnce(&Path) -> Result<Outputs>) -> Result<Manifest> {
-        assert_eq!(self.names[self.index], name, "stages run in plan order");
-        let (k, n) = (self.index + 1, self.names.len());
+        let spec = self.plan[self.index].clone();
+        assert_eq!(spec.name, name, "stages run in plan order");
+        let (k, n) = (self.index + 1, self.plan.len());
+        let deps: BTreeMap<&str, &str> =
+            spec.deps.iter().map(|d| Ok((*d, self.manifest(d)?.outputs_hash.as_str()))).collect::<Result<_>>()?;
+        let code = self.code.of(spec.code);
+        let inputs_hash = hash_json(&json!({ "inputs": inputs, "deps": deps, "code": code }));
         let dir = self.dir(name);
         let manifest_path = dir.join("manifest.json");
-        let inputs_hash = hash_json(&inputs);
         let previous = lift_core::io::read_json::<Manifest>(&manifest_path).ok();
-        if let Some(m) = previous.as_ref().filter(|m| m.inputs_hash == inputs_hash) {
+        if let Some(m) = previous.as_ref().filter(|m| m.inputs_hash == inputs_hash && !self.forced.contains(name)) {
             self.index += 1;
             self.pending.push(format!("[{k}/{n}] {name}: up to date (skipped)"));
             self.manifests.push(m.clone());
             return Ok(m.clone());
         }
         if previous.is_some() {
-            // Finished once with other inputs: its files are stale, start it afresh.
+            // Finished once with other inputs or code, or forced: its files are stale.
             std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for line in self.pending.drain(..) {
             println!("{line}");
         }
-        println!(
-            "[{k}/{n}] {name} … (elapsed {}, ~{} left)",
-            minutes(self.start.elapsed().as_secs_f64()),
-            minutes(self.remaining_estimate())
-        );
+        println!("[{k}/{n}] {name} … (elapsed {}, ~{} left)", minutes(self.start.elapsed().as_secs_f64()), minutes(self.remaining_estimate()));
         let t0 = Instant::now();
         let outputs = work(&dir).with_context(|| format!("stage {name} failed"))?;
         let seconds = t0.elapsed().as_secs_f64();
@@ -121,6 +194,7 @@ impl Stages {
             stage: name.into(),
             inputs_hash,
             inputs,
+            code,
             outputs_hash: hash_outputs(&outputs)?,
             outputs: outputs.summary,
             git_commit: lift_core::run::git_commit(),
@@ -129,9 +203,9 @@ impl Stages {
         lift_core::io::write_json(&manifest_path, &manifest)?;
         // Only compute stages calibrate the estimate: a data set or weights already on disk finish
         // in no time and would otherwise scale every later stage down to nothing.
-        if self.nominal[self.index] >= MIN_CALIBRATING_SECONDS {
+        if spec.nominal >= MIN_CALIBRATING_SECONDS {
             self.measured.0 += seconds;
-            self.measured.1 += self.nominal[self.index];
+            self.measured.1 += spec.nominal;
         }
         self.index += 1;
         println!(
@@ -159,13 +233,76 @@ pub fn minutes(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    const ALL: &[Crate] = &[Crate::LiftCore, Crate::LiftTrain, Crate::LiftAnalyze, Crate::Xtask];
+
+    fn plan() -> Vec<StageSpec> {
+        let s = |name, deps, code| StageSpec { name, nominal: 100.0, deps, code };
+        vec![
+            s("data", &[], &[Crate::Xtask]),
+            s("train", &["data"], &[Crate::LiftCore, Crate::LiftTrain]),
+            s("heatmap", &["train"], &[Crate::LiftCore, Crate::LiftAnalyze]),
+            s("mse", &["train"], &[Crate::LiftCore, Crate::LiftAnalyze]),
+            s("report", &["heatmap", "mse"], ALL),
+        ]
+    }
+
+    fn code(tag: &str) -> CodeIdentity {
+        CodeIdentity(ALL.iter().map(|c| (*c, tag.to_string())).collect())
+    }
+
+    /// Runs the plan; returns the stages that did work.
+    fn run(root: &Path, code: CodeIdentity, rerun: &[&str]) -> Vec<&'static str> {
+        let rerun: Vec<String> = rerun.iter().map(|s| s.to_string()).collect();
+        let forced = forced_stages(&plan(), &rerun).unwrap();
+        let mut stages = Stages::new(root, plan(), code, forced, String::new());
+        let ran = RefCell::new(Vec::new());
+        for spec in plan() {
+            stages
+                .run(spec.name, json!({ "setting": 1 }), |_| {
+                    ran.borrow_mut().push(spec.name);
+                    Ok(Outputs { summary: json!(spec.name), files: vec![] })
+                })
+                .unwrap();
+        }
+        ran.into_inner()
+    }
+
+    #[test]
+    fn a_new_code_identity_reruns_every_stage_and_the_same_one_none() {
+        let root = std::env::temp_dir().join(format!("lift-stages-code-{}", std::process::id()));
+        let all: Vec<&str> = plan().iter().map(|s| s.name).collect();
+        assert_eq!(run(&root, code("a"), &[]), all);
+        assert!(run(&root, code("a"), &[]).is_empty());
+        assert_eq!(run(&root, code("b"), &[]), all, "nothing but the code identity changed");
+        // Changing only the analysis crate reruns the analysis and what reads it, not the training.
+        let mut c = code("b");
+        c.0.insert(Crate::LiftAnalyze, "c".into());
+        assert_eq!(run(&root, c, &[]), ["heatmap", "mse", "report"]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn rerun_forces_a_stage_and_its_dependents_only() {
+        let root = std::env::temp_dir().join(format!("lift-stages-rerun-{}", std::process::id()));
+        run(&root, code("a"), &[]);
+        assert_eq!(run(&root, code("a"), &["heatmap"]), ["heatmap", "report"]);
+        assert_eq!(run(&root, code("a"), &["train"]), ["train", "heatmap", "mse", "report"]);
+        assert_eq!(run(&root, code("a"), &["all"]).len(), 5);
+        assert!(forced_stages(&plan(), &["nope".into()]).unwrap_err().to_string().contains("unknown stage 'nope'"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn instant_setup_stages_leave_the_estimate_at_its_nominal_value() {
         let root = std::env::temp_dir().join(format!("lift-stages-{}", std::process::id()));
-        let mut stages = Stages::new(&root, &[("data", 10.0), ("train", 600.0)], String::new());
-        let none = |_: &Path| Ok(Outputs { summary: Value::Null, files: vec![] });
-        stages.run("data", Value::Null, none).unwrap();
+        let plan = vec![
+            StageSpec { name: "data", nominal: 10.0, deps: &[], code: &[] },
+            StageSpec { name: "train", nominal: 600.0, deps: &["data"], code: &[] },
+        ];
+        let mut stages = Stages::new(&root, plan, code("a"), BTreeSet::new(), String::new());
+        stages.run("data", Value::Null, |_| Ok(Outputs { summary: Value::Null, files: vec![] })).unwrap();
         let left = stages.remaining_estimate();
         std::fs::remove_dir_all(&root).unwrap();
         assert_eq!(left, 600.0);

@@ -10,17 +10,16 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use lift_core::checkpoint::{module_from_bytes, module_to_bytes};
 use lift_core::model::init::seeded_module;
+use lift_analyze::clean_images::Images;
+use lift_analyze::heatmap::{estimate_cell, Analysed};
+use lift_analyze::jacobian::Estimator;
+use lift_core::data::ImageSet;
+use lift_core::grid::{Grid, GridSpec};
 use lift_core::{BackendTask, CpuBackend, LiftConfig, LiftUNet, NoiseSchedule};
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::clip::grad_norm;
-use lift_train::data::ImageSet;
 use lift_train::step::Denoiser;
 use serde::Serialize;
-
-use crate::grid::{Grid, GridSpec};
-use crate::heatmap::{estimate_cell, Analysed};
-use crate::jacobian::Estimator;
-use crate::sample_images::Images;
 
 /// Everything compared, on one backend.
 #[derive(Debug, Clone, Serialize)]
@@ -29,8 +28,8 @@ pub struct Numbers {
     pub eps32: Vec<f32>,
     pub loss: f64,
     pub grad_norm: f64,
-    pub hutchinson_64: f64,
-    pub hutchinson_32: f64,
+    /// The Hutchinson estimates of the four Jacobian blocks.
+    pub hutchinson: [f64; 4],
 }
 
 /// One compared quantity: its largest difference relative to its largest magnitude.
@@ -71,12 +70,13 @@ pub fn numbers<B: AutodiffBackend>(config: &LiftConfig, weights: &[u8], device: 
     let r = config.model.resolution;
     let host = |n: usize, side: usize, salt: f32| -> Vec<f32> { (0..n * 3 * side * side).map(|i| (i as f32 * 0.37 + salt).sin()).collect() };
     let x64 = Tensor::<B::InnerBackend, 4>::from_data(TensorData::new(host(2, r, 0.0), [2, 3, r, r]), device);
-    let x32 = Tensor::<B::InnerBackend, 4>::from_data(TensorData::new(host(2, r / 2, 1.0), [2, 3, r / 2, r / 2]), device);
+    let c = config.model.coarse_resolution();
+    let x32 = Tensor::<B::InnerBackend, 4>::from_data(TensorData::new(host(2, c, 1.0), [2, 3, c, c]), device);
     let t = |v: [f32; 2]| Tensor::<B::InnerBackend, 1>::from_floats(v, device);
     let (e64, e32) = model.valid().forward(x64.clone(), x32.clone(), t([700.0, 20.0]), t([100.0, 950.0]));
     // One training step on a seeded batch of generated images.
     let images = (0..4).map(|k| (0..r * r * 3).map(|i| ((i * (k + 3) * 37) % 256) as u8).collect()).collect();
-    let set = Arc::new(ImageSet { resolution: r, images, files: vec![], skipped: vec![] });
+    let set = Arc::new(ImageSet::from_pixels(r, images).expect("4 images of the right size"));
     let source = Arc::new(NoiseSource { images: set, schedule: NoiseSchedule::reference() });
     let batch = EpochLoader::<B>::valid(source, (0..4).collect(), 4, 3, device.clone()).batch_of(1, 0);
     let losses = model.losses(&batch);
@@ -92,8 +92,7 @@ pub fn numbers<B: AutodiffBackend>(config: &LiftConfig, weights: &[u8], device: 
         eps32: e32.into_data().to_vec().expect("f32"),
         loss,
         grad_norm: norm,
-        hutchinson_64: cell.error_64.mean,
-        hutchinson_32: cell.error_32.mean,
+        hutchinson: [cell.hh.mean, cell.hl.mean, cell.lh.mean, cell.ll.mean],
     }
 }
 
@@ -129,8 +128,10 @@ impl BackendTask for CrossCheck {
                 compare_vec("forward eps32", &a.eps32, &b.eps32),
                 compare_scalar("train loss", a.loss, b.loss),
                 compare_scalar("gradient norm", a.grad_norm, b.grad_norm),
-                compare_scalar("hutchinson 64", a.hutchinson_64, b.hutchinson_64),
-                compare_scalar("hutchinson 32", a.hutchinson_32, b.hutchinson_32),
+                compare_scalar("hutchinson HH", a.hutchinson[0], b.hutchinson[0]),
+                compare_scalar("hutchinson HL", a.hutchinson[1], b.hutchinson[1]),
+                compare_scalar("hutchinson LH", a.hutchinson[2], b.hutchinson[2]),
+                compare_scalar("hutchinson LL", a.hutchinson[3], b.hutchinson[3]),
             ],
         }
     }

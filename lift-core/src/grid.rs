@@ -1,12 +1,14 @@
 //! The heatmap grid: which noise levels each axis visits, noisiest first.
 
 use anyhow::{bail, Context, Result};
-use lift_core::NoiseSchedule;
 use serde::{Deserialize, Serialize};
 
-/// How the grid's noise levels are chosen (the same for both scales).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+use crate::schedule::NoiseSchedule;
+
+/// How the grid's noise levels are chosen (the same for both scales). Written as
+/// `t-linspace:N` / `snr-logspace:N` in configs, on the command line and in files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum GridSpec {
     /// The original's newest protocol: t = linspace(T−1, 0, n), truncated to integers.
     TLinspace { points: usize },
@@ -30,6 +32,28 @@ impl std::str::FromStr for GridSpec {
     }
 }
 
+impl TryFrom<String> for GridSpec {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<GridSpec> for String {
+    fn from(g: GridSpec) -> String {
+        g.to_string()
+    }
+}
+
+impl GridSpec {
+    /// Points per axis.
+    pub fn points(self) -> usize {
+        match self {
+            Self::TLinspace { points } | Self::SnrLogspace { points } => points,
+        }
+    }
+}
+
 impl std::fmt::Display for GridSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -39,39 +63,53 @@ impl std::fmt::Display for GridSpec {
     }
 }
 
-/// One axis of the grid: timestep (possibly fractional), SNR and log SNR per index.
+/// One axis of the grid: timestep, SNR, log SNR and the ᾱ its images are noised with, per index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
+    /// The timestep label the model gets.
     pub t: Vec<f64>,
+    /// The SNR the chain-rule factor and the DP's λ use.
     pub snr: Vec<f64>,
     pub log_snr: Vec<f64>,
+    /// ᾱ of the label's timestep: the noise level of the heatmap's inputs.
+    pub alpha_bar: Vec<f64>,
 }
 
 impl Grid {
     /// The grid `spec` over `schedule`.
+    ///
+    /// `t-linspace:N` is the newest protocol: t = linspace(T−1, 0, N) truncated, SNR of that t.
+    /// `snr-logspace:N` is the older one: SNR = logspace(0.01, 100, N) exactly (chain rule and λ),
+    /// snapped to the integer t whose ᾱ is nearest (label and noise), as `compute_error_heatmap.py`.
     pub fn new(spec: GridSpec, schedule: &NoiseSchedule) -> Result<Self> {
         let last = (schedule.len() - 1) as f64;
-        let (t, snr): (Vec<f64>, Vec<f64>) = match spec {
+        let (t, snr): (Vec<usize>, Vec<f64>) = match spec {
             GridSpec::TLinspace { points } => (0..points)
                 .map(|k| {
-                    let t = (last * (1.0 - k as f64 / (points - 1) as f64)).trunc();
-                    (t, schedule.snr(t as usize))
+                    let t = (last * (1.0 - k as f64 / (points - 1) as f64)).trunc() as usize;
+                    (t, schedule.snr(t))
                 })
                 .unzip(),
             GridSpec::SnrLogspace { points } => {
                 let (lo, hi) = (0.01f64.log10(), 100f64.log10());
-                let mut t = Vec::new();
-                let mut snr = Vec::new();
-                for k in 0..points {
-                    let s = 10f64.powf(lo + (hi - lo) * k as f64 / (points - 1) as f64);
-                    t.push(schedule.timestep_for_snr(s)?);
-                    snr.push(s);
+                let (min, max) = schedule.snr_range();
+                if !(min <= 0.01 && 100.0 <= max) {
+                    bail!("the SNR grid 0.01..100 is outside this schedule's range [{min:.4}, {max:.1}]");
                 }
-                (t, snr)
+                (0..points)
+                    .map(|k| {
+                        let s = 10f64.powf(lo + (hi - lo) * k as f64 / (points - 1) as f64);
+                        (schedule.nearest_alpha_bar_timestep(s), s)
+                    })
+                    .unzip()
             }
         };
-        let log_snr = snr.iter().map(|s| s.ln()).collect();
-        Ok(Self { t, snr, log_snr })
+        Ok(Self {
+            alpha_bar: t.iter().map(|&t| schedule.alpha_bar(t)).collect(),
+            t: t.iter().map(|&t| t as f64).collect(),
+            log_snr: snr.iter().map(|s| s.ln()).collect(),
+            snr,
+        })
     }
 
     /// Number of points per axis.
@@ -82,16 +120,6 @@ impl Grid {
     /// Always false: a grid has at least two points.
     pub fn is_empty(&self) -> bool {
         self.t.is_empty()
-    }
-
-    /// The integer timestep a sampler uses for grid index `k` (nearest).
-    pub fn timestep(&self, k: usize) -> usize {
-        self.t[k].round() as usize
-    }
-
-    /// ᾱ at grid index `k`, from its SNR (exact also for fractional t).
-    pub fn alpha_bar(&self, k: usize) -> f64 {
-        NoiseSchedule::alpha_bar_for_snr(self.snr[k])
     }
 }
 
@@ -112,7 +140,8 @@ mod tests {
     fn snr_grid_spans_the_write_up_range() {
         let g = Grid::new("snr-logspace:15".parse().unwrap(), &NoiseSchedule::reference()).unwrap();
         assert!((g.snr[0] - 0.01).abs() < 1e-12 && (g.snr[14] - 100.0).abs() < 1e-9);
-        assert_eq!((g.timestep(0), g.timestep(14)), (943, 54));
+        assert_eq!((g.t[0], g.t[14]), (943.0, 54.0));
+        assert_eq!(g.alpha_bar[0], NoiseSchedule::reference().alpha_bar(943));
     }
 
     #[test]

@@ -10,17 +10,20 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+/// Where `cargo xtask data` puts the default data set (the Noto emoji at 64×64).
+pub const DEFAULT_DATA: &str = "artifacts/data/emoji-google-64";
+
 /// Preprocessed images of one resolution, kept as 8-bit RGB (4× smaller than f32).
 #[derive(Debug, Clone)]
 pub struct ImageSet {
     /// Side of every image.
-    pub resolution: usize,
+    resolution: usize,
     /// Pixels, HWC order, one entry per image.
-    pub images: Vec<Vec<u8>>,
-    /// Source file of each image.
-    pub files: Vec<PathBuf>,
+    images: Vec<Vec<u8>>,
+    /// Source file of each image (empty for sets built from pixels).
+    files: Vec<PathBuf>,
     /// Files that could not be decoded and were skipped (only with `skip_bad`).
-    pub skipped: Vec<PathBuf>,
+    skipped: Vec<PathBuf>,
 }
 
 /// Lists every .png/.jpg/.jpeg under `root`, recursively, sorted.
@@ -124,6 +127,32 @@ impl ImageSet {
         Ok(set)
     }
 
+    /// A set from 8-bit HWC RGB pixels (`resolution`² · 3 bytes each), for tests and benchmarks.
+    pub fn from_pixels(resolution: usize, images: Vec<Vec<u8>>) -> Result<Self> {
+        if images.is_empty() {
+            bail!("an image set needs at least one image");
+        }
+        if let Some(k) = images.iter().position(|px| px.len() != 3 * resolution * resolution) {
+            bail!("image {k} has {} bytes, {resolution}×{resolution} RGB needs {}", images[k].len(), 3 * resolution * resolution);
+        }
+        Ok(Self { resolution, images, files: Vec::new(), skipped: Vec::new() })
+    }
+
+    /// Side of every image.
+    pub fn resolution(&self) -> usize {
+        self.resolution
+    }
+
+    /// Source file of each image, in set order (empty for [`from_pixels`](Self::from_pixels)).
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// Files skipped as unreadable.
+    pub fn skipped(&self) -> &[PathBuf] {
+        &self.skipped
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.images.len()
@@ -165,9 +194,41 @@ pub fn hwc_to_chw(pixels: &[u8], resolution: usize) -> Vec<f32> {
     out
 }
 
+/// Side of the coarse (32×32-like) scale for a fine side `resolution`.
+pub fn coarse_side(resolution: usize) -> usize {
+    resolution / 2
+}
+
+/// 2×2 average of a CHW RGB image: the coarse scale (bilinear with align_corners = false for an
+/// exact halving).
+pub fn average_2x2(chw: &[f32], resolution: usize) -> Vec<f32> {
+    let (r, h) = (resolution, coarse_side(resolution));
+    let mut out = vec![0f32; 3 * h * h];
+    for c in 0..3 {
+        for y in 0..h {
+            for x in 0..h {
+                let at = |yy: usize, xx: usize| chw[c * r * r + yy * r + xx];
+                out[c * h * h + y * h + x] =
+                    (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4.0;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn average_matches_hand_values() {
+        // One 2×2 channel block repeated: mean of 1, 2, 3, 4 is 2.5.
+        let mut chw = vec![0f32; 12];
+        for c in 0..3 {
+            chw[c * 4..c * 4 + 4].copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+        }
+        assert_eq!(average_2x2(&chw, 2), vec![2.5, 2.5, 2.5]);
+    }
     use image::{Rgba, RgbaImage};
 
     #[test]

@@ -6,9 +6,9 @@ use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
 use lift_core::model::init::seeded_tensor;
+use lift_core::schedule::add_noise;
 use lift_core::LiftConfig;
-use lift_train::batch::average_2x2;
-use lift_train::data::ImageSet;
+use lift_core::data::{average_2x2, coarse_side, ImageSet};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -34,7 +34,7 @@ pub fn training_images<B: Backend>(data: &Path, config: &LiftConfig, count: usiz
 
 /// The images at `indices` as tensors.
 pub fn images_at<B: Backend>(set: &ImageSet, indices: &[usize], device: &B::Device) -> Images<B> {
-    let r = set.resolution;
+    let r = set.resolution();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for &i in indices {
         let chw = set.chw(i);
@@ -44,7 +44,7 @@ pub fn images_at<B: Backend>(set: &ImageSet, indices: &[usize], device: &B::Devi
     let n = indices.len();
     Images {
         x64: Tensor::from_data(TensorData::new(a, [n, 3, r, r]), device),
-        x32: Tensor::from_data(TensorData::new(b, [n, 3, r / 2, r / 2]), device),
+        x32: Tensor::from_data(TensorData::new(b, [n, 3, coarse_side(r), coarse_side(r)]), device),
     }
 }
 
@@ -56,5 +56,5 @@ pub fn gaussian<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) ->
 /// √ᾱ·x₀ + √(1−ᾱ)·ε with ε from `seed`.
 pub fn noised<B: Backend>(x0: Tensor<B, 4>, alpha_bar: f64, seed: u64) -> Tensor<B, 4> {
     let eps = gaussian::<B>(x0.dims(), seed, &x0.device());
-    x0.mul_scalar(alpha_bar.sqrt()) + eps.mul_scalar((1.0 - alpha_bar).sqrt())
+    add_noise(x0, eps, alpha_bar)
 }

@@ -1,0 +1,234 @@
+//! One function per `lift-analyze` subcommand: arguments (defaults from the run's study config)
+//! become a job, the job runs on the chosen device, the result is written and summarised.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use lift_core::run::RunDir;
+use lift_core::study::{HeatmapSeeds, StudyConfig};
+use lift_core::{run_on, LiftConfig, NoiseSchedule, PathFile, Strategy};
+
+use super::args::*;
+use crate::evaluate::{evaluate as evaluate_all, results_table, EvaluateJob};
+use crate::fid::{frechet_distance, FeatureJob, DIM};
+use crate::generate::GenerateJob;
+use crate::heatmap::{Heatmap, HeatmapJob};
+use crate::images::folder_planes;
+use crate::inspect as inspection;
+use crate::mse_test::MseJob;
+use crate::paths::{find_path, write_study_paths, PathRequest};
+use crate::plot::{cross_figure, error_figure, sample_grid, Overlay};
+use crate::study_dir::StudyDir;
+use crate::torch_import::{import, ImportJob};
+
+/// The `[study]` section of a run's config.
+fn study_of(run: &Path) -> Result<StudyConfig> {
+    Ok(RunDir(run.to_path_buf()).load()?.0.study)
+}
+
+pub fn inspect(config: &Path, json: bool) -> Result<()> {
+    let report = inspection::inspect(&LiftConfig::load(config)?);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", inspection::render(&report));
+    }
+    Ok(())
+}
+
+pub fn schedule(config: Option<&Path>, json: bool) -> Result<()> {
+    let schedule = match config {
+        Some(path) => LiftConfig::load(path)?.schedule.build(),
+        None => NoiseSchedule::reference(),
+    };
+    let table = inspection::schedule_table(&schedule);
+    if json {
+        println!("{}", serde_json::to_string(&table)?);
+    } else {
+        println!("{:>5} {:>14} {:>16} {:>12}", "t", "alpha_bar", "snr", "log_snr");
+        for r in table {
+            println!("{:>5} {:>14.10} {:>16.8} {:>12.6}", r.t, r.alpha_bar, r.snr, r.log_snr);
+        }
+    }
+    Ok(())
+}
+
+pub fn heatmap(a: HeatmapArgs) -> Result<()> {
+    let st = study_of(&a.run.run)?;
+    let job = HeatmapJob {
+        run: a.run.run,
+        weights: a.run.weights.unwrap_or(st.weights),
+        out: a.out.clone(),
+        grid: a.grid.unwrap_or(st.heatmap_grid),
+        images: a.images.unwrap_or(st.heatmap_images),
+        probes: a.probes.unwrap_or(st.heatmap_probes),
+        seed: a.run.seed,
+        data: a.run.data,
+        estimator: a.estimator,
+        max_batch: a.max_batch,
+    };
+    let map = run_on(a.run.device, job)??;
+    println!("heatmap {}×{} in {:.0} s → {}", map.len(), map.len(), map.meta.seconds, a.out.display());
+    Ok(())
+}
+
+pub fn dp(a: DpArgs) -> Result<()> {
+    let map = Heatmap::load(&a.heatmap)?;
+    let schedule = match &a.config {
+        Some(c) => LiftConfig::load(c)?.schedule.build(),
+        None => NoiseSchedule::reference(),
+    };
+    let request = PathRequest { strategy: a.strategy, chain_rule: a.chain_rule, steps: a.steps, max_jump: a.max_jump };
+    let path = find_path(&map, &a.heatmap, request, &schedule)?;
+    lift_core::io::write_json(&a.out, &path)?;
+    println!("{} path ({}), {} evaluations, cost {:.6} → {}", a.strategy, a.chain_rule, path.timesteps.len(), path.cost, a.out.display());
+    Ok(())
+}
+
+pub fn plot(a: PlotArgs) -> Result<()> {
+    let map = Heatmap::load(&a.heatmap)?;
+    let files: Vec<(String, PathFile)> = a.paths.iter().map(|(n, p)| Ok((n.clone(), PathFile::load(p, usize::MAX)?))).collect::<Result<_>>()?;
+    let overlays = Overlay::palette(&files);
+    let figure = if a.cross { cross_figure(&map, a.chain_rule, &overlays) } else { error_figure(&map, a.chain_rule, &overlays) };
+    figure.save(&a.out)?;
+    println!("figure → {}", a.out.display());
+    Ok(())
+}
+
+pub fn mse_test(a: MseArgs) -> Result<()> {
+    let st = study_of(&a.run.run)?;
+    let job = MseJob {
+        run: a.run.run,
+        weights: a.run.weights.unwrap_or(st.mse_weights),
+        data: a.run.data,
+        timestep: a.timestep.unwrap_or(st.mse_timestep),
+        samples: a.samples.unwrap_or(st.mse_samples),
+        protocol: a.protocol.unwrap_or(st.mse_protocol),
+        seed: a.run.seed,
+        batch: a.batch,
+    };
+    let report = run_on(a.run.device, job)??;
+    lift_core::io::write_json(&a.out.join("mse.json"), &report)?;
+    lift_core::io::write_atomic(&a.out.join("mse.md"), report.markdown().as_bytes())?;
+    report.chart().save(&a.out.join("mse.png"))?;
+    print!("{}", report.markdown());
+    Ok(())
+}
+
+pub fn generate(a: GenerateArgs) -> Result<()> {
+    let st = study_of(&a.run.run)?;
+    let strategy = match (a.strategy, &a.path) {
+        (Some(s), _) => s,
+        (None, Some(p)) => PathFile::load(p, usize::MAX)?.meta.strategy,
+        (None, None) => bail!("give --strategy (baseline, diagonal, random32, fixed32) or --path FILE"),
+    };
+    let job = GenerateJob {
+        run: a.run.run,
+        weights: a.run.weights.unwrap_or(st.weights),
+        strategy,
+        path: a.path,
+        num_images: a.num_images,
+        out: a.out.clone(),
+        steps: a.steps,
+        protocol: a.protocol,
+        batch: a.batch,
+        seed: a.run.seed,
+        features: None,
+    };
+    let report = run_on(a.run.device, job)??;
+    println!(
+        "{} model evaluations per image; generated {} ({} already there) in {:.1} s ({:.2} images/s) → {}",
+        report.evaluations,
+        report.generated,
+        report.already_there,
+        report.seconds,
+        report.images_per_s,
+        a.out.display()
+    );
+    if let Some(grid) = a.grid {
+        sample_grid(&a.out, &grid, 64)?;
+    }
+    Ok(())
+}
+
+pub fn fid(a: FidArgs) -> Result<()> {
+    let resolution = match a.resolution {
+        Some(r) => r,
+        None => crate::fid::folder_resolution(&a.fake)?,
+    };
+    let job = FeatureJob { weights: a.inception, files: vec![], resolution, resize: a.resize, batch: a.batch, label: "fid".into() };
+    let real = crate::fid::stats_of(&a.real, &job, a.device)?;
+    if let Some(path) = &a.save_stats {
+        real.save(path)?;
+    }
+    let fake = crate::fid::stats_of(&a.fake, &job, a.device)?;
+    for (name, s) in [("real", &real), ("fake", &fake)] {
+        if s.n < DIM {
+            eprintln!("warning: {name} has {} images, fewer than 2048: FID is biased upwards and not comparable across N", s.n);
+        }
+    }
+    println!("FID: {}", frechet_distance(&real, &fake));
+    Ok(())
+}
+
+pub fn swd(a: SwdArgs) -> Result<()> {
+    let resolution = crate::fid::folder_resolution(&a.fake)?;
+    let real = folder_planes(&a.real, resolution, a.max_images)?;
+    let fake = folder_planes(&a.fake, resolution, a.max_images)?;
+    let report = crate::swd::swd(&real, &fake, a.seed)?;
+    for (r, v) in report.resolutions.iter().zip(&report.swd_x1e3) {
+        println!("SWD x1e3 at {r}x{r}: {v:.3}");
+    }
+    println!("SWD x1e3 (mean over levels, {} images): {:.3}", report.images, report.mean_x1e3);
+    Ok(())
+}
+
+pub fn evaluate(a: EvaluateArgs) -> Result<()> {
+    // The LIFT run's config (the first run when there is none) gives the study settings.
+    let configs: Vec<(LiftConfig, _)> = a.runs.iter().map(|r| RunDir(r.clone()).load()).collect::<Result<_>>()?;
+    let config = configs.iter().find(|(_, i)| i.model == lift_core::ModelKind::Lift).unwrap_or(&configs[0]).0.clone();
+    let mut study = config.study.clone();
+    if !a.strategies.is_empty() {
+        study.strategies = a.strategies;
+    }
+    if !a.protocols.is_empty() {
+        study.protocols = a.protocols;
+    }
+    study.fid_images = a.num_images.unwrap_or(study.fid_images);
+    study.real_images = a.real_images.unwrap_or(study.real_images);
+    study.real_subset = a.real_subset.unwrap_or(study.real_subset);
+    study.seeds = a.seeds.unwrap_or(study.seeds);
+    study.fid_resize = a.resize.unwrap_or(study.fid_resize);
+    study.weights = a.weights.unwrap_or(study.weights);
+    study.batch = a.batch.unwrap_or(study.batch);
+    let steps = a.steps.unwrap_or(config.sample.steps);
+    let dir = StudyDir(a.out.clone());
+    match a.heatmap.len() {
+        0 => {
+            let dropped: Vec<Strategy> = study.strategies.iter().copied().filter(|s| s.needs_heatmap()).collect();
+            if !dropped.is_empty() {
+                eprintln!("note: no --heatmap, so {dropped:?} are not evaluated");
+            }
+            study.strategies.retain(|s| !s.needs_heatmap());
+        }
+        1 => study.heatmap_seeds = HeatmapSeeds::Shared,
+        n if n == study.seeds => study.heatmap_seeds = HeatmapSeeds::PerSeed,
+        n => bail!("--heatmap given {n} times: give one (shared by all seeds) or one per seed ({})", study.seeds),
+    }
+    for (seed, file) in a.heatmap.iter().enumerate() {
+        write_study_paths(&dir, seed, file, &study, steps, &config.schedule.build())?;
+    }
+    let job = EvaluateJob { dir, runs: a.runs, real: a.real, study, steps, inception: a.inception, device: a.device };
+    let rows = evaluate_all(&job)?;
+    print!("{}", results_table(&rows));
+    println!("results: {}", job.dir.results().display());
+    Ok(())
+}
+
+pub fn import_torch(a: ImportTorchArgs) -> Result<()> {
+    let job = ImportJob { checkpoint: a.checkpoint, model: a.model, config: a.config, out: a.out.clone(), check: a.check };
+    let report = import(&job)?;
+    print!("{report}");
+    println!("run folder → {}", a.out.display());
+    Ok(())
+}

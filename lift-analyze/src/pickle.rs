@@ -1,0 +1,469 @@
+//! A small unpickler for the pickles PyTorch writes (protocol 2): `torch.save` checkpoints and
+//! TorchScript archives' `data.pkl`. Nothing is executed: globals, calls and objects stay symbolic
+//! values, and only the globals a [`Policy`] allows may appear at all. Corrupt input is an error,
+//! never a panic, a hang or an unbounded allocation (memo copies and nesting are capped).
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Context, Result};
+
+/// A pickled value. Classes and calls are kept symbolic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Tuple(Vec<Value>),
+    List(Vec<Value>),
+    /// Key–value pairs in insertion order (also `collections.OrderedDict()`).
+    Dict(Vec<(Value, Value)>),
+    /// `module.name` of a GLOBAL.
+    Global(String),
+    /// NEWOBJ of a class, with the state set by BUILD.
+    Object { class: String, state: Box<Value> },
+    /// REDUCE: a callable applied to arguments.
+    Call { func: String, args: Vec<Value> },
+    /// A persistent id (tensor storages).
+    Persistent(Box<Value>),
+}
+
+impl Value {
+    /// The string inside a `Str`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer inside an `Int`.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The number inside an `Int` or a `Float`.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The elements of a tuple or list.
+    pub fn items(&self) -> Option<&[Value]> {
+        match self {
+            Value::Tuple(v) | Value::List(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value of string key `key` in a dict.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Dict(pairs) => pairs.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Nodes in the tree (for the copy budget) and its depth.
+    fn size_and_depth(&self) -> (usize, usize) {
+        let children: Box<dyn Iterator<Item = &Value>> = match self {
+            Value::Tuple(v) | Value::List(v) | Value::Call { args: v, .. } => Box::new(v.iter()),
+            Value::Dict(p) => Box::new(p.iter().flat_map(|(k, v)| [k, v])),
+            Value::Object { state, .. } | Value::Persistent(state) => Box::new(std::iter::once(state.as_ref())),
+            _ => Box::new(std::iter::empty()),
+        };
+        children.fold((1, 1), |(n, d), c| {
+            let (cn, cd) = c.size_and_depth();
+            (n + cn, d.max(cd + 1))
+        })
+    }
+}
+
+/// Which globals a pickle may name.
+pub trait Policy {
+    /// True when `module.name` may appear.
+    fn allows(&self, global: &str) -> bool;
+}
+
+/// What a `torch.save` checkpoint needs: tensor rebuilds, storage types and `OrderedDict`.
+pub struct CheckpointGlobals;
+
+/// Storage classes of tensors.
+pub const STORAGES: [&str; 10] = [
+    "torch.FloatStorage",
+    "torch.DoubleStorage",
+    "torch.HalfStorage",
+    "torch.BFloat16Storage",
+    "torch.LongStorage",
+    "torch.IntStorage",
+    "torch.ShortStorage",
+    "torch.CharStorage",
+    "torch.ByteStorage",
+    "torch.BoolStorage",
+];
+
+impl Policy for CheckpointGlobals {
+    fn allows(&self, global: &str) -> bool {
+        matches!(global, "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_parameter" | "collections.OrderedDict")
+            || STORAGES.contains(&global)
+    }
+}
+
+/// A TorchScript archive's module tree: its own `__torch__` classes and `torch.jit._pickle`'s
+/// list builders besides the checkpoint globals.
+pub struct TorchScriptGlobals;
+
+impl Policy for TorchScriptGlobals {
+    fn allows(&self, global: &str) -> bool {
+        global.starts_with("__torch__.") || global.starts_with("torch.jit._pickle.build_") || CheckpointGlobals.allows(global)
+    }
+}
+
+/// Deepest nesting a PyTorch pickle needs (a module tree is a few levels deep).
+const MAX_DEPTH: usize = 64;
+
+enum Item {
+    Mark,
+    Value(Value),
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    stack: Vec<Item>,
+    memo: HashMap<u32, Value>,
+    /// Nodes that memo lookups may still copy.
+    budget: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let end = self.pos.checked_add(n).context("truncated pickle")?;
+        let s = self.bytes.get(self.pos..end).context("truncated pickle")?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u32_le(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn line(&mut self) -> Result<String> {
+        let rest = &self.bytes[self.pos..];
+        let end = rest.iter().take(256).position(|&c| c == b'\n').context("unterminated GLOBAL")?;
+        let s = std::str::from_utf8(&rest[..end]).context("GLOBAL name is not UTF-8")?.to_string();
+        self.pos += end + 1;
+        Ok(s)
+    }
+
+    fn push(&mut self, v: Value) -> Result<()> {
+        if v.size_and_depth().1 > MAX_DEPTH {
+            bail!("pickle nests deeper than {MAX_DEPTH} levels");
+        }
+        self.stack.push(Item::Value(v));
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Result<Value> {
+        match self.stack.pop() {
+            Some(Item::Value(v)) => Ok(v),
+            _ => bail!("pickle stack underflow"),
+        }
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<Value>> {
+        let mut items = Vec::new();
+        loop {
+            match self.stack.pop() {
+                Some(Item::Mark) => break,
+                Some(Item::Value(v)) => items.push(v),
+                None => bail!("pickle MARK missing"),
+            }
+        }
+        items.reverse();
+        Ok(items)
+    }
+
+    fn top(&mut self) -> Result<&mut Value> {
+        match self.stack.last_mut() {
+            Some(Item::Value(v)) => Ok(v),
+            _ => bail!("pickle stack underflow"),
+        }
+    }
+
+    /// Charges a copy of `v` to the budget.
+    fn charge(&mut self, v: &Value) -> Result<()> {
+        let (size, _) = v.size_and_depth();
+        self.budget = self.budget.checked_sub(size).context("pickle copies memo values beyond any checkpoint's size")?;
+        Ok(())
+    }
+
+    fn memo_get(&mut self, key: u32) -> Result<()> {
+        let v = self.memo.get(&key).with_context(|| format!("pickle memo {key} missing"))?.clone();
+        self.charge(&v)?;
+        self.push(v)
+    }
+
+    fn memo_put(&mut self, key: u32) -> Result<()> {
+        let v = match self.stack.last() {
+            Some(Item::Value(v)) => v.clone(),
+            _ => bail!("pickle PUT without a value"),
+        };
+        self.charge(&v)?;
+        self.memo.insert(key, v);
+        Ok(())
+    }
+
+    /// Items about to go into the container on top of the stack must leave it within the depth cap.
+    fn check_nesting(items: &[Value]) -> Result<()> {
+        if items.iter().any(|v| v.size_and_depth().1 + 1 > MAX_DEPTH) {
+            bail!("pickle nests deeper than {MAX_DEPTH} levels");
+        }
+        Ok(())
+    }
+
+    fn set_items(&mut self, items: Vec<Value>) -> Result<()> {
+        Self::check_nesting(&items)?;
+        if items.len() % 2 != 0 {
+            bail!("pickle SETITEMS with an odd number of values");
+        }
+        match self.top()? {
+            Value::Dict(dict) => {
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    dict.push((k, v));
+                }
+                Ok(())
+            }
+            _ => bail!("pickle SETITEMS without a dict"),
+        }
+    }
+
+    fn append(&mut self, items: Vec<Value>) -> Result<()> {
+        Self::check_nesting(&items)?;
+        match self.top()? {
+            Value::List(list) => {
+                list.extend(items);
+                Ok(())
+            }
+            _ => bail!("pickle APPENDS without a list"),
+        }
+    }
+
+    /// REDUCE / NEWOBJ: `OrderedDict()` becomes a dict; other calls stay symbolic.
+    fn call(&mut self, newobj: bool) -> Result<()> {
+        let args = self.pop()?;
+        let func = match self.pop()? {
+            Value::Global(g) => g,
+            other => bail!("pickle calls a non-global {other:?}"),
+        };
+        let args = args.items().map(<[Value]>::to_vec).unwrap_or_default();
+        let v = match (newobj, func.as_str()) {
+            (_, "collections.OrderedDict") if args.is_empty() => Value::Dict(Vec::new()),
+            (true, _) => Value::Object { class: func, state: Box::new(Value::None) },
+            (false, _) => Value::Call { func, args },
+        };
+        self.push(v)
+    }
+
+    fn build(&mut self) -> Result<()> {
+        let state = self.pop()?;
+        match self.top()? {
+            Value::Object { state: s, .. } => **s = state,
+            // An OrderedDict's attributes (a state dict's `_metadata`) carry no weights.
+            Value::Dict(_) => {}
+            _ => bail!("pickle BUILD without an object"),
+        }
+        Ok(())
+    }
+}
+
+/// Unpickles `bytes`, refusing any global `policy` does not allow.
+pub fn unpickle(bytes: &[u8], policy: &dyn Policy) -> Result<Value> {
+    let mut r = Reader { bytes, pos: 0, stack: Vec::new(), memo: HashMap::new(), budget: 16 * bytes.len() + 1024 };
+    loop {
+        let op = r.take(1)?[0];
+        match op {
+            0x80 => {
+                r.take(1)?; // PROTO
+            }
+            b'.' => return r.pop(),
+            b'(' => r.stack.push(Item::Mark),
+            b')' => r.push(Value::Tuple(vec![]))?,
+            b']' => r.push(Value::List(vec![]))?,
+            b'}' => r.push(Value::Dict(vec![]))?,
+            b'N' => r.push(Value::None)?,
+            0x88 => r.push(Value::Bool(true))?,
+            0x89 => r.push(Value::Bool(false))?,
+            b'K' => {
+                let v = r.take(1)?[0] as i64;
+                r.push(Value::Int(v))?
+            }
+            b'M' => {
+                let b = r.take(2)?;
+                let v = u16::from_le_bytes([b[0], b[1]]) as i64;
+                r.push(Value::Int(v))?
+            }
+            b'J' => {
+                let v = r.u32_le()? as i32 as i64;
+                r.push(Value::Int(v))?
+            }
+            0x8a => {
+                // LONG1: little-endian two's complement of n bytes.
+                let n = r.take(1)?[0] as usize;
+                if n > 8 {
+                    bail!("pickle integer of {n} bytes is too large");
+                }
+                let b = r.take(n)?;
+                let mut v: i64 = 0;
+                for (k, &byte) in b.iter().enumerate() {
+                    v |= (byte as i64) << (8 * k);
+                }
+                if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
+                    v -= 1i64 << (8 * n);
+                }
+                r.push(Value::Int(v))?
+            }
+            b'G' => {
+                let b = r.take(8)?;
+                let v = f64::from_be_bytes(b.try_into().expect("8 bytes"));
+                r.push(Value::Float(v))?
+            }
+            b'X' => {
+                let n = r.u32_le()? as usize;
+                let s = std::str::from_utf8(r.take(n)?).context("pickle string is not UTF-8")?.to_string();
+                r.push(Value::Str(s))?
+            }
+            b'c' => {
+                let (module, name) = (r.line()?, r.line()?);
+                let global = format!("{module}.{name}");
+                if !policy.allows(&global) {
+                    bail!("the pickle names the global {global}, which a PyTorch checkpoint does not need: refused (nothing was run)");
+                }
+                r.push(Value::Global(global))?
+            }
+            b'q' | b'r' => {
+                let key = if op == b'q' { r.take(1)?[0] as u32 } else { r.u32_le()? };
+                r.memo_put(key)?
+            }
+            b'h' | b'j' => {
+                let key = if op == b'h' { r.take(1)?[0] as u32 } else { r.u32_le()? };
+                r.memo_get(key)?
+            }
+            b't' => {
+                let items = r.pop_mark()?;
+                r.push(Value::Tuple(items))?
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(r.pop()?);
+                }
+                items.reverse();
+                r.push(Value::Tuple(items))?
+            }
+            b'a' => {
+                let v = r.pop()?;
+                r.append(vec![v])?
+            }
+            b'e' => {
+                let items = r.pop_mark()?;
+                r.append(items)?
+            }
+            b's' => {
+                let v = r.pop()?;
+                let k = r.pop()?;
+                r.set_items(vec![k, v])?
+            }
+            b'u' => {
+                let items = r.pop_mark()?;
+                r.set_items(items)?
+            }
+            b'Q' => {
+                let pid = r.pop()?;
+                r.push(Value::Persistent(Box::new(pid)))?
+            }
+            b'R' => r.call(false)?,
+            0x81 => r.call(true)?,
+            b'b' => r.build()?,
+            other => bail!("unsupported pickle opcode 0x{other:02x} at byte {}", r.pos - 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Any;
+    impl Policy for Any {
+        fn allows(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn reads_a_small_module_tree() {
+        // GLOBAL m C; EMPTY_TUPLE; NEWOBJ; EMPTY_DICT; MARK 'a' K 7 'b' (MARK K1 K2 t) SETITEMS; BUILD; STOP
+        let mut p = vec![0x80, 2];
+        p.extend(b"cm\nC\n)\x81}(");
+        p.push(b'X');
+        p.extend(1u32.to_le_bytes());
+        p.extend(b"aK\x07");
+        p.push(b'X');
+        p.extend(1u32.to_le_bytes());
+        p.extend(b"b(K\x01K\x02tq\x00u");
+        p.extend(b"b.");
+        let v = unpickle(&p, &Any).unwrap();
+        let Value::Object { class, state } = v else { panic!("{v:?}") };
+        assert_eq!(class, "m.C");
+        assert_eq!(
+            *state,
+            Value::Dict(vec![
+                (Value::Str("a".into()), Value::Int(7)),
+                (Value::Str("b".into()), Value::Tuple(vec![Value::Int(1), Value::Int(2)]))
+            ])
+        );
+        assert!(unpickle(&[0x80, 2, 0xff], &Any).unwrap_err().to_string().contains("0xff"));
+    }
+
+    #[test]
+    fn refuses_globals_a_checkpoint_does_not_need() {
+        // GLOBAL os system: the classic payload. It is refused by name before anything is built.
+        let e = unpickle(b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00ls\x85R.", &CheckpointGlobals).unwrap_err().to_string();
+        assert!(e.contains("os.system") && e.contains("refused"), "{e}");
+        assert!(unpickle(b"\x80\x02ccollections\nOrderedDict\n)R.", &CheckpointGlobals).unwrap() == Value::Dict(vec![]));
+    }
+
+    #[test]
+    fn numbers_and_short_tuples() {
+        // LONG1 of -2 (0xfe), BINFLOAT 0.5, TUPLE2, STOP.
+        let v = unpickle(b"\x80\x02\x8a\x01\xfeG\x3f\xe0\x00\x00\x00\x00\x00\x00\x86.", &Any).unwrap();
+        assert_eq!(v, Value::Tuple(vec![Value::Int(-2), Value::Float(0.5)]));
+    }
+
+    #[test]
+    fn memo_bombs_and_deep_nesting_are_refused() {
+        // A list put in the memo, then fetched and wrapped repeatedly: each copy doubles the tree.
+        let mut p = b"\x80\x02]q\x00".to_vec();
+        for _ in 0..40 {
+            p.extend(b"h\x00h\x00\x86q\x00");
+        }
+        p.push(b'.');
+        assert!(unpickle(&p, &Any).is_err());
+        let mut deep = b"\x80\x02".to_vec();
+        deep.extend(std::iter::repeat(b"]".iter().copied()).take(100).flatten());
+        deep.extend(std::iter::repeat(b"a".iter().copied()).take(99).flatten());
+        deep.push(b'.');
+        assert!(unpickle(&deep, &Any).unwrap_err().to_string().contains("deeper"));
+    }
+}

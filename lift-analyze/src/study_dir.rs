@@ -1,0 +1,109 @@
+//! The study's folder tree, in one place (as `RunDir` is for a run). `cargo xtask reproduce`
+//! fills it stage by stage; `lift-analyze evaluate` and the report read it.
+//!
+//! ```text
+//! <root>/<stage>/manifest.json                      every stage, when finished
+//! <root>/train-<model>/<model>/                     the run folders (RunDir)
+//! <root>/heatmap/seed-<s>/heatmap.json              one heatmap per heatmap seed
+//! <root>/paths/seed-<s>/<strategy>-<protocol>.json  DP and older-rule paths
+//! <root>/evaluate/real-*.fidstats                   real images' Inception statistics
+//! <root>/evaluate/samples/<run>/<strategy>-<protocol>/seed-<s>/  PNGs, features.f32, metrics.json
+//! <root>/evaluate/results.json, results.md          one row per sample set
+//! <root>/mse/mse.json, mse.png                      MSE tests
+//! <root>/figures/*.png                              figures of the report
+//! <root>/REPORT.md
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use lift_core::study::{RealSubset, Resize};
+use lift_core::{ModelKind, Strategy, TimestepRule};
+
+/// Stage folder names, in the order the study runs them.
+pub const STAGES: [&str; 10] = ["data", "inception", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures", "report"];
+
+/// The root of a study's tree.
+#[derive(Debug, Clone)]
+pub struct StudyDir(pub PathBuf);
+
+impl StudyDir {
+    /// The folder of stage `name`.
+    pub fn stage(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The run folder of a model's training.
+    pub fn run(&self, kind: ModelKind) -> PathBuf {
+        self.stage(&format!("train-{kind}")).join(kind.to_string())
+    }
+
+    /// The heatmap of heatmap seed `seed`.
+    pub fn heatmap(&self, seed: usize) -> PathBuf {
+        self.stage("heatmap").join(format!("seed-{seed}")).join("heatmap.json")
+    }
+
+    /// The path file of a strategy under a protocol, from heatmap seed `seed`.
+    pub fn path(&self, seed: usize, strategy: Strategy, protocol: TimestepRule) -> PathBuf {
+        self.stage("paths").join(format!("seed-{seed}")).join(format!("{strategy}-{protocol}.json"))
+    }
+
+    /// The folder of one sample set.
+    pub fn samples(&self, run: &str, strategy: Strategy, protocol: TimestepRule, seed: usize) -> PathBuf {
+        self.stage("evaluate").join("samples").join(run).join(format!("{strategy}-{protocol}")).join(format!("seed-{seed}"))
+    }
+
+    /// The cached statistics of `n` real images at `resolution`.
+    pub fn real_stats(&self, resolution: usize, subset: RealSubset, n: usize, resize: Resize) -> PathBuf {
+        self.stage("evaluate").join(format!("real-{resolution}px-{subset}{n}-{resize}.fidstats"))
+    }
+
+    /// `results.json`, one row per sample set.
+    pub fn results(&self) -> PathBuf {
+        self.stage("evaluate").join("results.json")
+    }
+
+    /// `results.md`, the FID table.
+    pub fn results_table(&self) -> PathBuf {
+        self.stage("evaluate").join("results.md")
+    }
+
+    /// The MSE tests' report.
+    pub fn mse(&self) -> PathBuf {
+        self.stage("mse").join("mse.json")
+    }
+
+    /// A figure of the report.
+    pub fn figure(&self, name: &str) -> PathBuf {
+        self.stage("figures").join(name)
+    }
+
+    /// `REPORT.md`.
+    pub fn report(&self) -> PathBuf {
+        self.0.join("REPORT.md")
+    }
+
+    /// The root.
+    pub fn root(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout() {
+        let d = StudyDir(PathBuf::from("s"));
+        assert_eq!(d.run(ModelKind::Lift), PathBuf::from("s/train-lift/lift"));
+        assert_eq!(d.path(2, Strategy::Dp64, TimestepRule::Fair), PathBuf::from("s/paths/seed-2/dp-64-fair.json"));
+        assert_eq!(
+            d.samples("lift", Strategy::DpTotal, TimestepRule::Reference, 0),
+            PathBuf::from("s/evaluate/samples/lift/dp-total-reference/seed-0")
+        );
+        assert_eq!(
+            d.real_stats(32, RealSubset::Random, 512, Resize::BicubicAntialias),
+            PathBuf::from("s/evaluate/real-32px-random512-bicubic-aa.fidstats")
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! `lift-train` with a bad flag value or a missing, empty or corrupt file exits non-zero with a
+//! message naming the flag or the file, never a panic.
+
+use std::path::Path;
+use std::process::Command;
+
+fn refuses(args: &[&str], names: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lift-train")).args(args).env("RUST_BACKTRACE", "0").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code();
+    assert!(code.is_some_and(|c| c != 0 && c != 101), "lift-train {args:?}: exit {code:?} (101 = panic)\n{err}");
+    assert!(err.contains(names), "lift-train {args:?}: the message does not name {names}:\n{err}");
+}
+
+#[test]
+fn bad_flags_and_files_are_named() {
+    let dir = std::env::temp_dir().join(format!("lift-train-bad-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let corrupt = dir.join("corrupt.toml");
+    std::fs::write(&corrupt, "[model]\ndims = [16, 32\n").unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tiny.toml");
+    let (c, bad, empty) = (config.to_str().unwrap(), corrupt.to_str().unwrap(), dir.join("empty"));
+    let out = dir.join("run");
+    let (e, o) = (empty.to_str().unwrap(), out.to_str().unwrap());
+    for value in ["0", "1000000000000", "abc"] {
+        refuses(&["--config", c, "--model", "lift", "--epochs", value, "--data", e, "--out", o], "--epochs");
+    }
+    refuses(&["--config", c, "--model", "unet", "--data", e, "--out", o], "--model");
+    refuses(&["--config", c, "--model", "lift", "--device", "tpu", "--data", e, "--out", o], "tpu");
+    refuses(&["--config", bad, "--model", "lift", "--data", e, "--out", o], bad);
+    refuses(&["--config", "/no/such.toml", "--model", "lift", "--data", e, "--out", o], "/no/such.toml");
+    refuses(&["--config", c, "--model", "lift", "--data", e, "--out", o], e);
+    refuses(&["--config", c, "--model", "lift", "--data", "/no/such/folder", "--out", o], "/no/such/folder");
+    std::fs::remove_dir_all(dir).unwrap();
+}
