@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::schedule::{NoiseSchedule, ScheduleKind};
 use crate::study::StudyConfig;
+pub use crate::train_config::{LrSchedule, Precision, TrainConfig};
 use crate::timesteps::TimestepRule;
 
 /// Shape of the UNet shared by the LIFT model and the single-scale baseline.
@@ -86,51 +87,6 @@ impl Default for ScheduleConfig {
     }
 }
 
-/// How the learning rate evolves over a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LrSchedule {
-    /// Fixed learning rate: what the original effectively trained with.
-    #[default]
-    Constant,
-    /// Cosine annealing to zero over all iterations, stepped every iteration.
-    Cosine,
-}
-
-/// Optimiser and run settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainConfig {
-    pub batch_size: usize,
-    pub epochs: usize,
-    pub lr: f64,
-    #[serde(default)]
-    pub lr_schedule: LrSchedule,
-    pub weight_decay: f64,
-    /// Gradient-norm clip; 0 disables clipping.
-    pub grad_clip: f64,
-    /// EMA decay per optimiser step.
-    pub ema_decay: f64,
-    #[serde(default = "default_seed")]
-    pub seed: u64,
-    /// Fraction of the images held out for validation (the original: 0, every image trains).
-    #[serde(default)]
-    pub validation_fraction: f64,
-    /// Drop an epoch's last batch when it is short (the original's `drop_last = True`).
-    #[serde(default = "default_drop_last")]
-    pub drop_last: bool,
-    /// Stop an epoch after this many batches (0 = the whole data set): for quick presets.
-    #[serde(default)]
-    pub max_batches_per_epoch: usize,
-}
-
-fn default_seed() -> u64 {
-    42
-}
-fn default_drop_last() -> bool {
-    true
-}
-
 /// Sampling defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -181,28 +137,7 @@ impl LiftConfig {
         if s.timesteps < 2 {
             bail!("schedule.timesteps must be at least 2 (got {})", s.timesteps);
         }
-        let t = &self.train;
-        if t.batch_size == 0 {
-            bail!("train.batch_size must be positive");
-        }
-        if t.epochs == 0 {
-            bail!("train.epochs must be positive");
-        }
-        if !(t.lr > 0.0 && t.lr.is_finite()) {
-            bail!("train.lr must be a positive number (got {})", t.lr);
-        }
-        if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
-            bail!("train.weight_decay must be >= 0 (got {})", t.weight_decay);
-        }
-        if !(t.grad_clip >= 0.0 && t.grad_clip.is_finite()) {
-            bail!("train.grad_clip must be >= 0 (got {})", t.grad_clip);
-        }
-        if !(0.0..1.0).contains(&t.ema_decay) {
-            bail!("train.ema_decay must be in [0, 1) (got {})", t.ema_decay);
-        }
-        if !(0.0..1.0).contains(&t.validation_fraction) {
-            bail!("train.validation_fraction must be in [0, 1) (got {})", t.validation_fraction);
-        }
+        self.train.validate()?;
         let n = self.sample.steps;
         if n == 0 || n >= s.timesteps {
             bail!("sample.steps must be in 1..{} (got {n})", s.timesteps);

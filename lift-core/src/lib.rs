@@ -7,6 +7,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod grid;
+pub mod image_grid;
 pub mod io;
 pub mod metrics_csv;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod seed;
 pub mod strategy;
 pub mod study;
 pub mod timesteps;
+pub mod train_config;
 
 pub use burn;
 pub use checkpoint::ModelKind;

@@ -87,14 +87,20 @@ impl NoiseSource {
     }
 }
 
-/// Optimiser steps per epoch over `n` training images: whole batches only with `drop_last` (the
-/// original), capped by `max_batches_per_epoch`.
-pub fn batches_per_epoch(n: usize, train: &TrainConfig) -> usize {
-    let batches = if train.drop_last { n / train.batch_size } else { n.div_ceil(train.batch_size) };
+/// Optimiser steps per epoch over `n` training images: whole (accumulated) batches only with
+/// `drop_last` (the original), capped by `max_batches_per_epoch`.
+pub fn steps_per_epoch(n: usize, train: &TrainConfig) -> usize {
+    let per_step = train.batch_size * train.accumulate.max(1);
+    let steps = if train.drop_last { n / per_step } else { n.div_ceil(per_step) };
     match train.max_batches_per_epoch {
-        0 => batches,
-        cap => batches.min(cap),
+        0 => steps,
+        cap => steps.min(cap),
     }
+}
+
+/// Micro-batches per epoch: `accumulate` per optimiser step.
+pub fn batches_per_epoch(n: usize, train: &TrainConfig) -> usize {
+    steps_per_epoch(n, train) * train.accumulate.max(1)
 }
 
 /// A data loader that knows the epoch: training reshuffles and redraws noise per epoch from
@@ -246,6 +252,9 @@ mod tests {
         t.drop_last = true;
         t.max_batches_per_epoch = 0;
         assert_eq!(batches_per_epoch(63, &t), 0);
+        // Accumulating 4 micro-batches of 16: whole steps of 64 images, 4 micro-batches each.
+        (t.batch_size, t.accumulate) = (16, 4);
+        assert_eq!((steps_per_epoch(15_803, &t), batches_per_epoch(15_803, &t)), (246, 984));
     }
 
     #[test]

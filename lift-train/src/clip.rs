@@ -44,6 +44,56 @@ pub fn grad_norm<B: AutodiffBackend, M: Module<B>>(module: &M, grads: &Gradients
     acc.total.map(|t| t.sqrt())
 }
 
+struct Add<'a> {
+    sum: &'a mut GradientsParams,
+    more: GradientsParams,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Add<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(g) = self.more.remove::<B::InnerBackend, D>(param.id) {
+            let total = match self.sum.remove::<B::InnerBackend, D>(param.id) {
+                Some(s) => s + g,
+                None => g,
+            };
+            self.sum.register::<B::InnerBackend, D>(param.id, total);
+        }
+    }
+}
+
+/// `sum + more`, parameter by parameter (gradient accumulation).
+pub fn add_grads<B: AutodiffBackend, M: Module<B>>(module: &M, mut sum: GradientsParams, more: GradientsParams) -> GradientsParams {
+    module.visit(&mut Add { sum: &mut sum, more });
+    sum
+}
+
+/// Multiplies every gradient by `factor` (an accumulated sum into a mean).
+pub fn scale_grads<B: AutodiffBackend, M: Module<B>>(module: &M, mut grads: GradientsParams, factor: f64) -> GradientsParams {
+    let Some(device) = first_grad_device::<B, M>(module, &grads) else { return grads };
+    let factor = Tensor::<B::InnerBackend, 1>::from_floats([factor as f32], &device);
+    module.visit(&mut Scale::<B::InnerBackend> { grads: &mut grads, factor });
+    grads
+}
+
+struct FirstDevice<'a, D> {
+    grads: &'a GradientsParams,
+    device: Option<D>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for FirstDevice<'_, B::Device> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if self.device.is_none() {
+            self.device = self.grads.get::<B::InnerBackend, D>(param.id).map(|g| g.device());
+        }
+    }
+}
+
+fn first_grad_device<B: AutodiffBackend, M: Module<B>>(module: &M, grads: &GradientsParams) -> Option<B::Device> {
+    let mut v = FirstDevice::<B::Device> { grads, device: None };
+    module.visit(&mut v);
+    v.device
+}
+
 /// Scales all gradients by min(1, max_norm / (‖g‖ + 1e-6)), on the device (no host sync).
 pub fn clip_grad_norm<B: AutodiffBackend, M: Module<B>>(module: &M, mut grads: GradientsParams, max_norm: f64) -> GradientsParams {
     if max_norm <= 0.0 {

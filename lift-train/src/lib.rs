@@ -1,10 +1,13 @@
 //! LIFT training: seeded noising, the Learner's steps, EMA, checkpoints and resume.
 
 pub mod batch;
+pub mod checkpoints;
 pub mod clip;
 pub mod ema;
 pub mod metrics;
+pub mod plan;
 pub mod recorder;
 pub mod renderer;
 pub mod run;
+pub mod samples;
 pub mod step;

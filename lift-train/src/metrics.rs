@@ -184,3 +184,31 @@ impl Numeric for ImagesPerSecond {
         self.state.current_value()
     }
 }
+
+/// The path of the newest sample grid, as a text entry of the dashboard.
+#[derive(Clone)]
+pub struct NewestGrid {
+    path: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl NewestGrid {
+    /// Shows what the sample hook last wrote into `path`.
+    pub fn new(path: Arc<std::sync::Mutex<Option<String>>>) -> Self {
+        Self { path }
+    }
+}
+
+impl Metric for NewestGrid {
+    type Input = ();
+
+    fn name(&self) -> MetricName {
+        Arc::new("samples".into())
+    }
+
+    fn update(&mut self, _: &(), _: &MetricMetadata) -> SerializedEntry {
+        let path = self.path.lock().map(|p| p.clone()).unwrap_or_default().unwrap_or_else(|| "none yet".into());
+        SerializedEntry { formatted: path.clone(), serialized: path }
+    }
+
+    fn clear(&mut self) {}
+}

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
@@ -52,11 +53,20 @@ pub struct EpochRenderer {
     has_validation: bool,
     csv_path: PathBuf,
     rows: Vec<String>,
+    /// The newest sample grid (written by the sample hook) and the last one printed.
+    newest_grid: Arc<Mutex<Option<String>>>,
+    shown_grid: Option<String>,
 }
 
 impl EpochRenderer {
     /// Logs to `csv_path`, keeping the rows of epochs before `first_epoch` (from a resumed run).
-    pub fn new(csv_path: PathBuf, first_epoch: usize, has_validation: bool, tui: Option<Box<dyn MetricsRenderer>>) -> Self {
+    pub fn new(
+        csv_path: PathBuf,
+        first_epoch: usize,
+        has_validation: bool,
+        tui: Option<Box<dyn MetricsRenderer>>,
+        newest_grid: Arc<Mutex<Option<String>>>,
+    ) -> Self {
         let rows = std::fs::read_to_string(&csv_path)
             .map(|text| {
                 text.lines()
@@ -77,6 +87,8 @@ impl EpochRenderer {
             has_validation,
             csv_path,
             rows,
+            newest_grid,
+            shown_grid: None,
         }
     }
 
@@ -125,6 +137,11 @@ impl EpochRenderer {
                 "epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
                 self.epoch, self.epochs, values[0], values[3], values[6], values[7], values[8], seconds
             );
+            let newest = self.newest_grid.lock().map(|g| g.clone()).unwrap_or_default();
+            if newest.is_some() && newest != self.shown_grid {
+                println!("samples → {}", newest.as_deref().unwrap_or_default());
+                self.shown_grid = newest;
+            }
         }
         self.train.clear();
         self.valid.clear();

@@ -2,28 +2,28 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::module::AutodiffModule;
-use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
-use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::AdamWConfig;
 use burn::record::Recorder;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use lift_core::checkpoint::{save_module, ModelKind};
-use lift_core::config::{LiftConfig, LrSchedule, ModelConfig};
+use lift_core::config::{LiftConfig, ModelConfig};
 use lift_core::data::ImageSet;
 use lift_core::model::init::seeded_module;
 use lift_core::run::{git_commit, DatasetInfo, RunDir, RunInfo, Weights};
-use lift_core::{run_on, BackendTask, BaselineUNet, DeviceSpec, LiftUNet, NoiseSchedule};
+use lift_core::{run_on, BackendTask, BaselineUNet, DeviceSpec, LiftUNet};
 
-use crate::batch::{batches_per_epoch, EpochLoader, NoiseSource};
-use crate::metrics::{ImagesPerSecond, LossMetric, LrMetric};
+use crate::batch::{steps_per_epoch, EpochLoader, NoiseSource};
+use crate::checkpoints::CheckpointPolicy;
+use crate::metrics::{ImagesPerSecond, LossMetric, LrMetric, NewestGrid};
+use crate::plan::{LrPlan, StepPlan};
+use crate::samples::sample_hook;
 use crate::recorder::AtomicRecorder;
 use crate::step::{Denoiser, Diffusion, StepStats};
 
@@ -37,6 +37,31 @@ pub enum Dashboard {
     Quiet,
 }
 
+/// Where a run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resume {
+    /// A new run (an existing one with checkpoints is refused).
+    #[default]
+    Fresh,
+    /// From the last complete checkpoint (a fresh start when there is none).
+    Latest,
+    /// From the checkpoint of this epoch.
+    Epoch(usize),
+    /// From the best-validation checkpoint (`checkpoint/best.json`).
+    Best,
+}
+
+impl std::str::FromStr for Resume {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "latest" => Ok(Self::Latest),
+            "best" => Ok(Self::Best),
+            n => n.parse::<usize>().ok().filter(|n| *n > 0).map(Self::Epoch).context("expected latest, best or an epoch number ≥ 1"),
+        }
+    }
+}
+
 /// Everything `lift-train` needs.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -45,7 +70,7 @@ pub struct TrainOptions {
     pub data: PathBuf,
     pub out: PathBuf,
     pub device: DeviceSpec,
-    pub resume: bool,
+    pub resume: Resume,
     pub skip_bad_images: bool,
     pub dashboard: Dashboard,
 }
@@ -56,7 +81,7 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
     let images = Arc::new(ImageSet::load(&opts.data, opts.config.model.resolution, opts.skip_bad_images)?);
     let completed = prepare_run_dir(&run, &opts)?;
     let (train_idx, valid_idx) = images.split(opts.config.train.validation_fraction, opts.config.train.seed);
-    if batches_per_epoch(train_idx.len(), &opts.config.train) == 0 {
+    if steps_per_epoch(train_idx.len(), &opts.config.train) == 0 {
         bail!(
             "{} training images make no batch of train.batch_size = {} (train.drop_last drops a short last batch)",
             train_idx.len(),
@@ -113,27 +138,46 @@ fn previous_seconds(run: &RunDir) -> f64 {
     lift_core::io::read_json::<RunInfo>(&run.info()).map(|i| i.train_seconds).unwrap_or(0.0)
 }
 
+/// The epoch a resume starts after (0 for a fresh start), checked against the folder.
+fn resume_point(run: &RunDir, resume: Resume) -> Result<usize> {
+    let dir = run.checkpoints();
+    let complete = |e: usize| checkpoint_epochs(&dir).contains(&e);
+    Ok(match resume {
+        Resume::Fresh => 0,
+        Resume::Latest => last_complete_checkpoint(&dir),
+        Resume::Epoch(e) if complete(e) => e,
+        Resume::Epoch(e) => bail!("{} has no complete checkpoint of epoch {e} (complete: {:?})", dir.display(), checkpoint_epochs(&dir)),
+        Resume::Best => {
+            let file = dir.join("best.json");
+            let best: crate::checkpoints::Best = lift_core::io::read_json(&file).context("--resume-from best needs train.keep_best")?;
+            if !complete(best.epoch) {
+                bail!("{} names epoch {}, whose checkpoint is incomplete", file.display(), best.epoch);
+            }
+            best.epoch
+        }
+    })
+}
+
 /// Checks the folder against the options; returns the number of epochs already completed.
 fn prepare_run_dir(run: &RunDir, opts: &TrainOptions) -> Result<usize> {
-    let completed = last_complete_checkpoint(&run.checkpoints());
+    let completed = resume_point(run, opts.resume)?;
     if run.config().exists() {
         let saved = LiftConfig::load(&run.config())?;
-        if !opts.resume && completed > 0 {
+        if opts.resume == Resume::Fresh && last_complete_checkpoint(&run.checkpoints()) > 0 {
             bail!(
-                "{} already holds a run with {completed} completed epochs: pass --resume to continue it, \
+                "{} already holds a run with {} completed epochs: pass --resume to continue it, \
                  or choose another --out",
-                run.0.display()
+                run.0.display(),
+                last_complete_checkpoint(&run.checkpoints())
             );
         }
-        if opts.resume {
-            let same = |a: &LiftConfig| (a.model.clone(), a.schedule.clone(), a.sample.clone());
-            let mut a = saved.train.clone();
-            let mut b = opts.config.train.clone();
-            (a.epochs, b.epochs) = (0, 0);
-            if same(&saved) != same(&opts.config) || a != b {
+        if opts.resume != Resume::Fresh {
+            let same = |a: &LiftConfig| (a.model.clone(), a.schedule.clone(), a.sample.clone(), a.train.trajectory());
+            if same(&saved) != same(&opts.config) {
                 bail!(
                     "cannot resume {}: its checkpoints were trained with another configuration ({}); \
-                     only train.epochs may change on --resume",
+                     only train.epochs and the bookkeeping keys (sample_every, checkpoint_every, keep_last, keep_best) \
+                     may change on --resume",
                     run.0.display(),
                     run.config().display()
                 );
@@ -147,20 +191,26 @@ fn prepare_run_dir(run: &RunDir, opts: &TrainOptions) -> Result<usize> {
     }
     std::fs::create_dir_all(&run.0).with_context(|| format!("cannot create run folder {}", run.0.display()))?;
     lift_core::io::write_atomic(&run.config(), opts.config.to_toml().as_bytes())?;
-    Ok(if opts.resume { completed } else { 0 })
+    Ok(completed)
 }
 
-/// The largest epoch whose model, optimiser and scheduler checkpoints all exist (0 if none).
-pub fn last_complete_checkpoint(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
+/// The epochs whose model, optimiser and scheduler checkpoints all exist, in order.
+pub fn checkpoint_epochs(dir: &Path) -> Vec<usize> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut epochs: Vec<usize> = entries
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
             name.strip_prefix("model-")?.strip_suffix(".mpk")?.parse::<usize>().ok()
         })
         .filter(|n| ["optim", "scheduler"].iter().all(|p| dir.join(format!("{p}-{n}.mpk")).exists()))
-        .max()
-        .unwrap_or(0)
+        .collect();
+    epochs.sort_unstable();
+    epochs
+}
+
+/// The largest epoch with a complete checkpoint (0 if none).
+pub fn last_complete_checkpoint(dir: &Path) -> usize {
+    checkpoint_epochs(dir).last().copied().unwrap_or(0)
 }
 
 /// The LIFT network a run with `seed` starts from.
@@ -193,67 +243,43 @@ impl BackendTask for TrainTask {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Outcome> {
         let (config, seed) = (self.opts.config.model.clone(), self.opts.config.train.seed);
         match self.opts.model {
-            ModelKind::Lift => self.with_schedule::<B, _>(initial_lift::<B>(&config, seed, &device), device),
-            ModelKind::Baseline => self.with_schedule::<B, _>(initial_baseline::<B>(&config, seed, &device), device),
+            ModelKind::Lift => self.launch::<B, _>(initial_lift::<B>(&config, seed, &device), device),
+            ModelKind::Baseline => self.launch::<B, _>(initial_baseline::<B>(&config, seed, &device), device),
         }
     }
 }
 
 impl TrainTask {
-    fn with_schedule<B, M>(self, net: M, device: B::Device) -> Result<Outcome>
+    fn launch<B, M>(self, net: M, device: B::Device) -> Result<Outcome>
     where
         B: AutodiffBackend,
         M: Denoiser<B> + AutodiffModule<B> + std::fmt::Display + 'static,
         M::InnerModule: Denoiser<B::InnerBackend>,
-    {
-        let t = &self.opts.config.train;
-        match t.lr_schedule {
-            LrSchedule::Constant => {
-                let lr = t.lr;
-                self.launch::<B, M, _>(net, lr, device)
-            }
-            LrSchedule::Cosine => {
-                let iterations = (t.epochs * batches_per_epoch(self.train_idx.len(), t)).max(1);
-                let cosine = CosineAnnealingLrSchedulerConfig::new(t.lr, iterations)
-                    .init()
-                    .map_err(|e| anyhow::anyhow!("train.lr: {e}"))?;
-                self.launch::<B, M, _>(net, cosine, device)
-            }
-        }
-    }
-
-    fn launch<B, M, LR>(self, net: M, lr: LR, device: B::Device) -> Result<Outcome>
-    where
-        B: AutodiffBackend,
-        M: Denoiser<B> + AutodiffModule<B> + std::fmt::Display + 'static,
-        M::InnerModule: Denoiser<B::InnerBackend>,
-        LR: LrScheduler + 'static,
     {
         let opts = &self.opts;
         let t = &opts.config.train;
         let run = RunDir(opts.out.clone());
         let parameters = burn::module::Module::num_params(&net);
-        let model = Diffusion::<B, M>::new(net, t.ema_decay, t.grad_clip);
-        let epochs = t.epochs;
-        let resumed = self.first_epoch - 1;
+        let (epochs, resumed) = (t.epochs, self.first_epoch - 1);
+        let steps_per_epoch = steps_per_epoch(self.train_idx.len(), t);
+        let newest_grid = Arc::new(Mutex::new(None));
+        let hook = sample_hook::<B, M>(&opts.config, opts.out.clone(), newest_grid.clone(), device.clone());
+        let model = Diffusion::<B, M>::new(net, StepPlan::new(t.clone(), steps_per_epoch, resumed, hook));
         if resumed >= epochs {
             // Nothing left to train: make sure the final weights exist.
             let model = load_checkpoint(model, &run, resumed, &device)?;
             export_weights::<B, M>(model.valid(), &run)?;
             return Ok(Outcome { parameters, epochs_completed: resumed, stopped: None });
         }
-        let source = Arc::new(NoiseSource {
-            images: self.images.clone(),
-            schedule: NoiseSchedule::new(opts.config.schedule.kind, opts.config.schedule.timesteps),
-        });
+        let source = Arc::new(NoiseSource { images: self.images.clone(), schedule: opts.config.schedule.build() });
         let train = EpochLoader::<B>::train(source.clone(), self.train_idx.clone(), t, self.first_epoch, device.clone());
         let valid = EpochLoader::<B::InnerBackend>::valid(source, self.valid_idx.clone(), t.batch_size, t.seed, device.clone());
         let interrupter = Interrupter::new();
         let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> =
             (opts.dashboard == Dashboard::Auto && std::io::stdout().is_terminal())
                 .then(|| Box::new(TuiMetricsRendererWrapper::new(interrupter.clone(), (resumed > 0).then_some(resumed))) as _);
-        let renderer = crate::renderer::EpochRenderer::new(run.metrics(), self.first_epoch, !self.valid_idx.is_empty(), tui);
-        let lift = opts.model == ModelKind::Lift;
+        let renderer = crate::renderer::EpochRenderer::new(run.metrics(), self.first_epoch, !self.valid_idx.is_empty(), tui, newest_grid.clone());
+        let policy = CheckpointPolicy::new(t, epochs, checkpoint_epochs(&run.checkpoints()), run.checkpoints().join("best.json"));
         let pick_64: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_64);
         let pick_32: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_32);
         let mut training = SupervisedTraining::new(&opts.out, Arc::new(train), Arc::new(valid))
@@ -266,14 +292,15 @@ impl TrainTask {
             .metric_valid_numeric(LossMetric::new("loss_64", pick_64))
             .metric_valid_numeric(LossMetric::new("ema_loss", |s| s.ema_loss))
             .with_file_checkpointer(AtomicRecorder)
-            .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+            .with_checkpointing_strategy(policy)
             .with_interrupter(interrupter.clone())
             .with_application_logger(None)
             .renderer(renderer);
-        if lift {
-            training = training
-                .metric_train_numeric(LossMetric::new("loss_32", pick_32))
-                .metric_valid_numeric(LossMetric::new("loss_32", pick_32));
+        if t.sample_every > 0 {
+            training = training.metric_train(NewestGrid::new(newest_grid));
+        }
+        if opts.model == ModelKind::Lift {
+            training = training.metric_train_numeric(LossMetric::new("loss_32", pick_32)).metric_valid_numeric(LossMetric::new("loss_32", pick_32));
         }
         if resumed > 0 {
             training = training.checkpoint(resumed);
@@ -282,6 +309,7 @@ impl TrainTask {
             .with_weight_decay(t.weight_decay as f32)
             .with_epsilon(1e-8) // PyTorch's default; Burn's is 1e-5
             .init();
+        let lr = LrPlan::new(t.clone(), (epochs * steps_per_epoch).max(1));
         let result = training.launch(Learner::new(model, optim, lr));
         let completed = last_complete_checkpoint(&run.checkpoints());
         if let Some(reason) = interrupter.get_message() {

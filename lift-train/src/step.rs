@@ -1,17 +1,21 @@
-//! The training objective and the Learner's steps: ε-prediction MSE per scale, global-norm
-//! clipping and an EMA update after every optimiser step.
+//! The training objective and the Learner's steps: ε-prediction MSE per scale (in f32 or bf16),
+//! then per optimiser step — after `accumulate` micro-batches — global-norm clipping of the
+//! averaged gradient, the AdamW step, an EMA update and, at the end of an epoch, its hook.
 
-use burn::module::{AutodiffModule, Module, ModuleDisplay};
+use burn::module::{AutodiffModule, Module, ModuleDisplay, ModuleMapper, Param};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Tensor, TensorData, Transaction};
+use burn::tensor::{FloatDType, Tensor, TensorData, Transaction};
+use lift_core::config::Precision;
 use burn::train::metric::{Adaptor, ItemLazy};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
-use lift_core::{BaselineUNet, LiftUNet};
+use lift_core::pipeline::{sample_baseline, sample_lift};
+use lift_core::{BaselineUNet, LiftUNet, NoiseSchedule, SamplingPath};
 
 use crate::batch::NoisedBatch;
-use crate::clip::clip_grad_norm;
+use crate::clip::{clip_grad_norm, scale_grads};
 use crate::ema::{ema_update, shadow_copy};
+use crate::plan::StepPlan;
 
 /// The loss and its parts on one batch.
 pub struct Losses<B: Backend> {
@@ -26,6 +30,10 @@ pub struct Losses<B: Backend> {
 pub trait Denoiser<B: Backend>: Module<B> + ModuleDisplay {
     /// MSE between predicted and true noise, per scale.
     fn losses(&self, batch: &NoisedBatch<B>) -> Losses<B>;
+
+    /// DDIM from the noise `x64` (and `x32`) along `timesteps` (both scales at the same t):
+    /// the fine samples and, for LIFT, the coarse ones.
+    fn sample(&self, schedule: &NoiseSchedule, timesteps: &[usize], x64: Tensor<B, 4>, x32: Tensor<B, 4>) -> (Tensor<B, 4>, Option<Tensor<B, 4>>);
 }
 
 fn mse<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> Tensor<B, 1> {
@@ -38,12 +46,21 @@ impl<B: Backend> Denoiser<B> for LiftUNet<B> {
         let (loss_64, loss_32) = (mse(e64, b.eps64.clone()), mse(e32, b.eps32.clone()));
         Losses { total: loss_64.clone() + loss_32.clone(), loss_64, loss_32 }
     }
+
+    fn sample(&self, schedule: &NoiseSchedule, timesteps: &[usize], x64: Tensor<B, 4>, x32: Tensor<B, 4>) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
+        let (a, b) = sample_lift(self, schedule, &SamplingPath::diagonal(timesteps), x64, x32);
+        (a, Some(b))
+    }
 }
 
 impl<B: Backend> Denoiser<B> for BaselineUNet<B> {
     fn losses(&self, b: &NoisedBatch<B>) -> Losses<B> {
         let loss_64 = mse(self.forward(b.x64.clone(), b.t64.clone()), b.eps64.clone());
         Losses { total: loss_64.clone(), loss_32: loss_64.zeros_like(), loss_64 }
+    }
+
+    fn sample(&self, schedule: &NoiseSchedule, timesteps: &[usize], x64: Tensor<B, 4>, _x32: Tensor<B, 4>) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
+        (sample_baseline(self, schedule, timesteps, x64), None)
     }
 }
 
@@ -52,17 +69,53 @@ impl<B: Backend> Denoiser<B> for BaselineUNet<B> {
 pub struct Diffusion<B: Backend, M> {
     pub net: M,
     pub ema: M,
-    ema_decay: f64,
-    grad_clip: f64,
+    #[module(skip)]
+    plan: StepPlan,
     #[module(skip)]
     _backend: std::marker::PhantomData<B>,
 }
 
 impl<B: Backend, M: Module<B>> Diffusion<B, M> {
     /// Wraps a freshly initialised network; the EMA starts equal to it.
-    pub fn new(net: M, ema_decay: f64, grad_clip: f64) -> Self {
+    pub fn new(net: M, plan: StepPlan) -> Self {
         let ema = shadow_copy(&net);
-        Self { net, ema, ema_decay, grad_clip, _backend: std::marker::PhantomData }
+        Self { net, ema, plan, _backend: std::marker::PhantomData }
+    }
+
+    /// The step plan (optimiser steps taken, accumulation, hooks).
+    pub fn plan(&self) -> &StepPlan {
+        &self.plan
+    }
+}
+
+/// Casts every float parameter (the cast's backward returns f32 gradients to the f32 weights).
+struct CastParams(FloatDType);
+
+impl<B: Backend> ModuleMapper<B> for CastParams {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
+    }
+}
+
+impl<B: Backend> NoisedBatch<B> {
+    /// The batch in another float format.
+    pub fn cast(&self, dtype: FloatDType) -> Self {
+        let c4 = |t: &Tensor<B, 4>| t.clone().cast(dtype);
+        let c1 = |t: &Tensor<B, 1>| t.clone().cast(dtype);
+        Self { x64: c4(&self.x64), x32: c4(&self.x32), eps64: c4(&self.eps64), eps32: c4(&self.eps32), t64: c1(&self.t64), t32: c1(&self.t32) }
+    }
+}
+
+/// The losses of `net` on `batch` at `precision`, returned in f32.
+pub fn losses_at<B: Backend, M: Denoiser<B>>(net: &M, batch: &NoisedBatch<B>, precision: Precision) -> Losses<B> {
+    match precision {
+        Precision::F32 => net.losses(batch),
+        Precision::Bf16 => {
+            let l = net.clone().map(&mut CastParams(FloatDType::BF16)).losses(&batch.cast(FloatDType::BF16));
+            let f32 = |t: Tensor<B, 1>| t.cast(FloatDType::F32);
+            Losses { total: f32(l.total), loss_64: f32(l.loss_64), loss_32: f32(l.loss_32) }
+        }
     }
 }
 
@@ -124,14 +177,14 @@ fn output<B: Backend>(l: Losses<B>, ema_loss: Option<Tensor<B, 1>>, batch_size: 
 impl<B, M> TrainStep for Diffusion<B, M>
 where
     B: AutodiffBackend,
-    M: Denoiser<B> + AutodiffModule<B>,
+    M: Denoiser<B> + AutodiffModule<B> + 'static,
 {
     type Input = NoisedBatch<B>;
     type Output = StepOutput<B>;
 
     fn step(&self, batch: NoisedBatch<B>) -> TrainOutput<StepOutput<B>> {
         let size = batch.x64.dims()[0];
-        let losses = self.net.losses(&batch);
+        let losses = losses_at(&self.net, &batch, self.plan.train.precision);
         let grads = losses.total.backward();
         let grads = GradientsParams::from_grads(grads, &self.net);
         TrainOutput { grads, item: output(losses, None, size) }
@@ -143,9 +196,18 @@ where
         O: Optimizer<Self, AB>,
         Self: AutodiffModule<AB>,
     {
-        let grads = clip_grad_norm::<B, M>(&self.net, grads, self.grad_clip);
+        let Some(sum) = self.plan.accumulate::<B, M>(&self.net, grads) else {
+            return self; // an inner micro-batch: its gradient waits in the accumulator
+        };
+        let k = self.plan.train.accumulate.max(1);
+        let grads = if k > 1 { scale_grads::<B, M>(&self.net, sum, 1.0 / k as f64) } else { sum };
+        let grads = clip_grad_norm::<B, M>(&self.net, grads, self.plan.train.grad_clip);
         let mut model = optim.step(lr, self, grads);
-        model.ema = ema_update::<B, M>(model.ema, &model.net, model.ema_decay);
+        let (step, epoch_end) = model.plan.advance();
+        model.ema = ema_update::<B, M>(model.ema, &model.net, model.plan.train.ema_decay_at(step));
+        if let Some(epoch) = epoch_end {
+            model.plan.end_epoch(&model.ema, epoch);
+        }
         model
     }
 }

@@ -12,7 +12,7 @@ use lift_core::run::{RunDir, Weights};
 use lift_core::{DeviceSpec, LiftConfig, ModelKind, NoiseSchedule};
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_core::data::ImageSet;
-use lift_train::run::{initial_baseline, initial_lift, train, Dashboard, TrainOptions};
+use lift_train::run::{initial_baseline, initial_lift, train, Dashboard, Resume, TrainOptions};
 use lift_train::step::Denoiser;
 
 type B = Flex;
@@ -62,7 +62,7 @@ fn options(config: LiftConfig, model: ModelKind, data: &Path, out: &Path) -> Tra
         data: data.to_path_buf(),
         out: out.to_path_buf(),
         device: DeviceSpec::Cpu,
-        resume: false,
+        resume: Resume::Fresh,
         skip_bad_images: false,
         dashboard: Dashboard::Quiet,
     }
@@ -208,7 +208,7 @@ fn resume_with_another_config_is_refused() {
     let mut other = test_config(2, 1);
     other.model.dims = vec![8, 16, 32];
     let mut opts = options(other, ModelKind::Lift, &data, &out);
-    opts.resume = true;
+    opts.resume = Resume::Latest;
     let e = format!("{:#}", train(opts).unwrap_err());
     assert!(e.contains("another configuration"), "{e}");
     // Weights of one config cannot be loaded into a model of another.

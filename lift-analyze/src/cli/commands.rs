@@ -232,3 +232,15 @@ pub fn import_torch(a: ImportTorchArgs) -> Result<()> {
     println!("run folder → {}", a.out.display());
     Ok(())
 }
+
+pub fn plot_metrics(run: &Path, out: &Path) -> Result<()> {
+    let dir = RunDir(run.to_path_buf());
+    let (_, info) = dir.load()?;
+    let rows = lift_core::metrics_csv::read(&dir.metrics())?;
+    if rows.is_empty() {
+        bail!("{} has no finished epoch yet", dir.metrics().display());
+    }
+    crate::plot::training_curves(&format!("{} training ({} epochs)", info.model, rows.len()), &rows).save(out)?;
+    println!("curves → {}", out.display());
+    Ok(())
+}

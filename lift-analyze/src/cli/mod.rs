@@ -53,6 +53,14 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// A run folder from a checkpoint of the original PyTorch code.
     ImportTorch(ImportTorchArgs),
+    /// Training curves of a run (train, valid and EMA-valid loss; per scale for LIFT) as PNG.
+    PlotMetrics {
+        /// Run folder written by lift-train.
+        #[arg(long, visible_alias = "checkpoint")]
+        run: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Runs one parsed command.
@@ -69,5 +77,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Swd(a) => commands::swd(a),
         Command::Evaluate(a) => commands::evaluate(a),
         Command::ImportTorch(a) => commands::import_torch(a),
+        Command::PlotMetrics { run, out } => commands::plot_metrics(&run, &out),
     }
 }

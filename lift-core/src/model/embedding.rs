@@ -16,9 +16,20 @@ pub fn sinusoidal_embedding<B: Backend>(t: Tensor<B, 1>, dim: usize) -> Tensor<B
     let half = dim / 2;
     let step = (10000f64).ln() / (half as f64 - 1.0);
     let freqs: Vec<f32> = (0..half).map(|i| (-(i as f64) * step).exp() as f32).collect();
-    let freqs = Tensor::<B, 1>::from_floats(freqs.as_slice(), &t.device()).unsqueeze::<2>();
+    // Built in f32 and cast to the input's format (bf16 training).
+    let freqs = Tensor::<B, 1>::from_floats(freqs.as_slice(), &t.device()).cast(float_dtype(t.dtype())).unsqueeze::<2>();
     let args = t.unsqueeze_dim::<2>(1) * freqs;
     Tensor::cat(vec![args.clone().sin(), args.cos()], 1)
+}
+
+/// The float format of a float tensor's dtype.
+pub fn float_dtype(d: burn::tensor::DType) -> burn::tensor::FloatDType {
+    match d {
+        burn::tensor::DType::BF16 => burn::tensor::FloatDType::BF16,
+        burn::tensor::DType::F16 => burn::tensor::FloatDType::F16,
+        burn::tensor::DType::F64 => burn::tensor::FloatDType::F64,
+        _ => burn::tensor::FloatDType::F32,
+    }
 }
 
 /// Linear, SiLU, Linear.

@@ -8,6 +8,8 @@
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
+use super::embedding::float_dtype;
+
 /// Row `o` holds the weights of the input pixels that output pixel `o` reads, for a bilinear
 /// 2× upsample with align_corners = false: source = max(0, (o + 0.5)/2 − 0.5), clamped at the end.
 pub fn upsample_matrix(n_in: usize) -> Vec<f32> {
@@ -35,6 +37,7 @@ pub fn resample_separable<B: Backend>(x: Tensor<B, 4>, rows: &[f32], out_h: usiz
     assert_eq!(rows.len(), out_h * h, "row matrix must be [{out_h}, {h}]");
     assert_eq!(cols.len(), out_w * w, "column matrix must be [{out_w}, {w}]");
     let device = x.device();
+    let dtype = x.dtype();
     let transposed = |m: &[f32], n_out: usize, n_in: usize| {
         let mut t = vec![0f32; m.len()];
         for o in 0..n_out {
@@ -42,7 +45,7 @@ pub fn resample_separable<B: Backend>(x: Tensor<B, 4>, rows: &[f32], out_h: usiz
                 t[i * n_out + o] = m[o * n_in + i];
             }
         }
-        Tensor::<B, 2>::from_data(TensorData::new(t, [n_in, n_out]), &device)
+        Tensor::<B, 2>::from_data(TensorData::new(t, [n_in, n_out]), &device).cast(float_dtype(dtype))
     };
     let along_w = x.reshape([b * c * h, w]).matmul(transposed(cols, out_w, w));
     let along_h = along_w.reshape([b, c, h, out_w]).swap_dims(2, 3).reshape([b * c * out_w, h]);

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Parser;
 use lift_core::data::DEFAULT_DATA;
+use lift_core::config::Precision;
 use lift_core::{DeviceSpec, LiftConfig, ModelKind};
-use lift_train::run::{train, Dashboard, TrainOptions};
+use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 
 #[derive(Parser)]
 #[command(name = "lift-train", version, about = "Train the LIFT dual-scale UNet or the single-scale baseline")]
@@ -30,8 +31,35 @@ struct Cli {
     #[arg(long, default_value = "cpu")]
     device: DeviceSpec,
     /// Continue from the last complete checkpoint in the run folder.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume_from")]
     resume: bool,
+    /// Continue from a named checkpoint: an epoch number, `best` or `latest`.
+    #[arg(long)]
+    resume_from: Option<Resume>,
+    /// Override train.sample_every (a grid of EMA samples every N epochs; 0 = never).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    sample_every: Option<u64>,
+    /// Override train.accumulate (micro-batches per optimiser step).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    accumulate: Option<u64>,
+    /// Override train.lr_warmup_steps.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+    lr_warmup_steps: Option<u64>,
+    /// Turn on the EMA warm-up (diffusers' inv_gamma/power form).
+    #[arg(long)]
+    ema_warmup: bool,
+    /// Override train.checkpoint_every (epochs).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    checkpoint_every: Option<u64>,
+    /// Override train.keep_last (checkpoints kept).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    keep_last: Option<u64>,
+    /// Keep the best-validation checkpoint too.
+    #[arg(long)]
+    keep_best: bool,
+    /// Override train.precision: f32 or bf16 (forward and backward; weights stay f32).
+    #[arg(long, value_enum)]
+    precision: Option<Precision>,
     /// Skip unreadable images with a warning instead of stopping.
     #[arg(long)]
     skip_bad_images: bool,
@@ -43,10 +71,27 @@ struct Cli {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let mut config = LiftConfig::load(&cli.config)?;
-    if let Some(epochs) = cli.epochs {
-        config.train.epochs = epochs as usize;
-        config.validate()?;
-    }
+    let t = &mut config.train;
+    let set = |slot: &mut usize, value: Option<u64>| {
+        if let Some(v) = value {
+            *slot = v as usize;
+        }
+    };
+    set(&mut t.epochs, cli.epochs);
+    set(&mut t.sample_every, cli.sample_every);
+    set(&mut t.accumulate, cli.accumulate);
+    set(&mut t.lr_warmup_steps, cli.lr_warmup_steps);
+    set(&mut t.checkpoint_every, cli.checkpoint_every);
+    set(&mut t.keep_last, cli.keep_last);
+    t.ema_warmup |= cli.ema_warmup;
+    t.keep_best |= cli.keep_best;
+    t.precision = cli.precision.unwrap_or(t.precision);
+    config.validate()?;
+    let resume = match (cli.resume, cli.resume_from) {
+        (_, Some(r)) => r,
+        (true, None) => Resume::Latest,
+        (false, None) => Resume::Fresh,
+    };
     let data = cli.data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
     if !data.exists() && data == PathBuf::from(DEFAULT_DATA) {
         bail!("the default data set is missing: run `cargo xtask data` first, or pass --data DIR");
@@ -59,7 +104,7 @@ fn main() -> Result<()> {
         data,
         out: out.clone(),
         device: cli.device,
-        resume: cli.resume,
+        resume,
         skip_bad_images: cli.skip_bad_images,
         dashboard: if cli.quiet { Dashboard::Quiet } else { Dashboard::Auto },
     })?;

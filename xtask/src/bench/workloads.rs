@@ -17,6 +17,7 @@ use lift_core::grid::{Grid, GridSpec};
 use lift_core::pipeline::{sample_baseline, sample_lift};
 use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule, SamplingPath, TimestepRule};
 use lift_train::batch::{EpochLoader, NoiseSource};
+use lift_train::plan::StepPlan;
 use lift_train::step::{Denoiser, Diffusion};
 
 use super::median_seconds;
@@ -146,9 +147,9 @@ impl BackendTask for WorkloadTask {
                 train.batch_size = b;
                 let batch = EpochLoader::<B>::train(source, (0..b).collect(), &train, 1, device.clone()).batch_of(1, 0);
                 let seconds = if kind == "lift" {
-                    time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), 0.999, 1.0), batch, iters)
+                    time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, iters)
                 } else {
-                    time_train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), 0.999, 1.0), batch, iters)
+                    time_train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, iters)
                 };
                 per_image(seconds)
             }
@@ -203,7 +204,7 @@ impl BackendTask for WorkloadTask {
 fn time_train_steps<B, M>(model: Diffusion<B, M>, batch: lift_train::batch::NoisedBatch<B>, iters: usize) -> f64
 where
     B: AutodiffBackend,
-    M: Denoiser<B> + AutodiffModule<B>,
+    M: Denoiser<B> + AutodiffModule<B> + 'static,
     M::InnerModule: Denoiser<B::InnerBackend>,
 {
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();

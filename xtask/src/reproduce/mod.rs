@@ -17,7 +17,7 @@ use lift_analyze::paths::write_study_paths;
 use lift_analyze::study_dir::StudyDir;
 use lift_core::run::{RunDir, Weights};
 use lift_core::{run_on, DeviceSpec, LiftConfig, ModelKind};
-use lift_train::run::{train, Dashboard, TrainOptions};
+use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 use serde_json::json;
 
 use stage::{forced_stages, CodeIdentity, Crate, Outputs, StageSpec, Stages};
@@ -158,7 +158,7 @@ fn train_stage(stages: &mut Stages, study: &Study, kind: ModelKind) -> Result<()
             data: study.data.clone(),
             out: run_dir.clone(),
             device: study.args.device,
-            resume: true,
+            resume: Resume::Latest,
             skip_bad_images: false,
             dashboard: Dashboard::Quiet,
         })?;

@@ -9,7 +9,7 @@ use lift_analyze::evaluate::{mean_std, results_table, ResultRow};
 use lift_analyze::heatmap::Heatmap;
 use lift_analyze::mse_test::MseReport;
 use lift_analyze::paths::{find_path, path_steps, PathRequest};
-use lift_analyze::plot::{cross_figure, error_figure, sample_grid, Overlay};
+use lift_analyze::plot::{cross_figure, error_figure, sample_grid, training_curves, Overlay};
 use lift_analyze::study_dir::StudyDir;
 use lift_core::chain_rule::ChainRule;
 use lift_core::metrics_csv::{self, IMAGES_PER_S, TRAIN_LOSS, VALID_EMA_LOSS, VALID_LOSS};
@@ -61,6 +61,12 @@ pub fn figures(dir: &StudyDir, config: &LiftConfig) -> Result<Outputs> {
     }
     error_figure(&map, ChainRule::Sl, &Overlay::palette(&variants)).save(&files[2])?;
     std::fs::copy(dir.stage("mse").join("mse.png"), &files[3]).context("MSE chart")?;
+    for kind in [ModelKind::Baseline, ModelKind::Lift] {
+        let run = RunDir(dir.run(kind));
+        let out = dir.figure(&format!("curves-{kind}.png"));
+        training_curves(&format!("{kind} training"), &metrics_csv::read(&run.metrics())?).save(&out)?;
+        files.push(out);
+    }
     let rows: Vec<ResultRow> = lift_core::io::read_json(&dir.results())?;
     for r in rows.iter().filter(|r| r.seed == 0) {
         let out = dir.figure(&format!("samples-{}-{}.png", r.strategy, r.protocol));
@@ -103,6 +109,8 @@ pub fn render(i: &Inputs) -> Result<String> {
     writeln!(s, "The four Jacobian blocks on one colour scale (cross-scale blocks HL, LH beside HH, LL):\n\n![cross-scale Jacobians](figures/cross.png)\n")?;
     writeln!(s, "DP-Total paths under each chain rule, drawn on the sl errors:\n\n![chain rules](figures/chain-rules.png)\n")?;
     writeln!(s, "![MSE tests](figures/mse.png)\n")?;
+    writeln!(s, "Training curves (train, valid and EMA-valid loss; per scale for LIFT):\n")?;
+    writeln!(s, "![baseline curves](figures/curves-baseline.png) ![LIFT curves](figures/curves-lift.png)\n")?;
     for r in rows.iter().filter(|r| r.seed == 0) {
         writeln!(s, "Samples, {} ({}):\n\n![{} {}](figures/samples-{}-{}.png)\n", r.strategy.label(), r.protocol, r.strategy, r.protocol, r.strategy, r.protocol)?;
     }

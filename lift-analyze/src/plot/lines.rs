@@ -1,0 +1,97 @@
+//! Line charts (training curves): one or more series over a shared x axis, log-scaled y.
+
+use lift_core::metrics_csv::{self, MetricsRow, EPOCH};
+
+use super::canvas::{short_number, Canvas, Colour, BLACK, GREY};
+
+/// A named series of (x, y) points; non-finite y values are gaps.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub colour: Colour,
+}
+
+/// Draws the series with a log₁₀ y axis (losses span decades).
+pub fn line_chart(title: &str, x_label: &str, series: &[Series]) -> Canvas {
+    let (left, top, w, h) = (80i64, 50i64, 560i64, 300i64);
+    let mut c = Canvas::new((left + w + 40) as u32, (top + h + 90) as u32);
+    c.text_centred(left + w / 2, 12, title, 2, BLACK);
+    let all = || series.iter().flat_map(|s| s.points.iter().copied()).filter(|(_, y)| y.is_finite() && *y > 0.0);
+    let (x0, x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| (a.min(x), b.max(x)));
+    let (y0, y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| (a.min(y.log10()), b.max(y.log10())));
+    let (x0, x1) = if x0 < x1 { (x0, x1) } else { (x0 - 1.0, x0 + 1.0) };
+    let (y0, y1) = if y0 < y1 { (y0, y1) } else if y0.is_finite() { (y0 - 0.5, y0 + 0.5) } else { (0.0, 1.0) };
+    let px = |x: f64| left as f64 + (x - x0) / (x1 - x0) * w as f64;
+    let py = |y: f64| (top + h) as f64 - (y.log10() - y0) / (y1 - y0) * h as f64;
+    for k in 0..=4 {
+        let v = 10f64.powf(y0 + (y1 - y0) * k as f64 / 4.0);
+        let y = py(v) as i64;
+        c.rect(left, y, w, 1, if k == 0 { BLACK } else { [225, 225, 225] });
+        let s = short_number(v);
+        c.text(left - 8 - 8 * s.len() as i64, y - 4, &s, 1, GREY);
+    }
+    for k in 0..=4 {
+        let v = x0 + (x1 - x0) * k as f64 / 4.0;
+        let x = px(v) as i64;
+        c.rect(x, top + h, 1, 5, BLACK);
+        c.text_centred(x, top + h + 10, &short_number(v), 1, GREY);
+    }
+    c.text_centred(left + w / 2, top + h + 28, x_label, 1, BLACK);
+    for s in series {
+        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|(_, y)| y.is_finite() && *y > 0.0).map(|(x, y)| (px(x), py(y))).collect();
+        for pair in pts.windows(2) {
+            c.line(pair[0], pair[1], 2, s.colour, 0);
+        }
+        for p in &pts {
+            c.dot(*p, 3, s.colour);
+        }
+    }
+    let mut x = left;
+    for s in series {
+        c.rect(x, top + h + 50, 14, 10, s.colour);
+        x += 20 + c.text(x + 20, top + h + 51, &s.name, 1, BLACK) + 20;
+    }
+    c
+}
+
+/// Training curves of a run's `metrics.csv`: train, valid and EMA-valid loss, and the per-scale
+/// training losses when the run has two scales.
+pub fn training_curves(title: &str, rows: &[MetricsRow]) -> Canvas {
+    let column = |name: &str| rows.iter().map(|r| (metrics_csv::value(r, EPOCH), metrics_csv::value(r, name))).collect::<Vec<_>>();
+    let mut series = vec![
+        Series { name: "train".into(), points: column(metrics_csv::TRAIN_LOSS), colour: [59, 81, 139] },
+        Series { name: "valid".into(), points: column(metrics_csv::VALID_LOSS), colour: [230, 120, 20] },
+        Series { name: "EMA valid".into(), points: column(metrics_csv::VALID_EMA_LOSS), colour: [33, 144, 141] },
+    ];
+    let coarse = column("train_loss_32");
+    if coarse.iter().any(|(_, y)| y.is_finite()) {
+        series.push(Series { name: "train 64x64".into(), points: column("train_loss_64"), colour: [150, 150, 220] });
+        series.push(Series { name: "train 32x32".into(), points: coarse, colour: [220, 150, 150] });
+    }
+    line_chart(title, "epoch", &series)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_draw_every_series_that_has_values() {
+        let rows: Vec<MetricsRow> = (1..=4)
+            .map(|e| {
+                let mut r = MetricsRow::new();
+                r.insert(EPOCH.into(), e as f64);
+                r.insert(metrics_csv::TRAIN_LOSS.into(), 1.0 / e as f64);
+                r.insert(metrics_csv::VALID_LOSS.into(), 1.2 / e as f64);
+                r.insert(metrics_csv::VALID_EMA_LOSS.into(), f64::NAN);
+                r
+            })
+            .collect();
+        let c = training_curves("t", &rows);
+        let has = |colour: [u8; 3]| c.img.pixels().any(|p| p.0 == colour);
+        assert!(has([59, 81, 139]) && has([230, 120, 20]), "train and valid are drawn");
+        // The EMA series has no values: only its legend swatch shows its colour, not a line.
+        let ema = c.img.pixels().filter(|p| p.0 == [33, 144, 141]).count();
+        assert_eq!(ema, 14 * 10, "legend swatch only");
+    }
+}

@@ -1,0 +1,180 @@
+//! Training features beyond the original's recipe: gradient accumulation equals one large batch,
+//! bf16 forward/backward keeps f32 master weights and a moving EMA, sample grids every epoch,
+//! and resuming from a named checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::AdamWConfig;
+use burn::optim::lr_scheduler::LrScheduler;
+use burn::tensor::{DType, Tensor};
+use burn::train::TrainStep;
+use image::{Rgba, RgbaImage};
+use lift_core::checkpoint::load_module;
+use lift_core::config::{LiftConfig, Precision, TrainConfig};
+use lift_core::data::ImageSet;
+use lift_core::run::{RunDir, Weights};
+use lift_core::{DeviceSpec, LiftUNet, ModelKind, NoiseSchedule};
+use lift_train::batch::{EpochLoader, NoiseSource};
+use lift_train::clip::grad_norm;
+use lift_train::plan::{LrPlan, StepPlan};
+use lift_train::run::{initial_lift, train, Dashboard, Resume, TrainOptions};
+use lift_train::step::Diffusion;
+
+type A = Autodiff<Flex>;
+
+fn config() -> LiftConfig {
+    let mut c = LiftConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/smoke.toml")).unwrap();
+    c.train.validation_fraction = 0.0;
+    c.train.max_batches_per_epoch = 0;
+    c
+}
+
+fn images(n: usize, r: usize) -> Arc<ImageSet> {
+    Arc::new(ImageSet::from_pixels(r, (0..n).map(|k| (0..r * r * 3).map(|i| ((i * 7 + k * 31) % 256) as u8).collect()).collect()).unwrap())
+}
+
+fn values<M: Module<A>>(m: &M) -> Vec<f32> {
+    struct V(Vec<f32>);
+    impl ModuleVisitor<A> for V {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<A, D>>) {
+            self.0.extend(p.val().into_data().to_vec::<f32>().unwrap());
+        }
+    }
+    let mut v = V(Vec::new());
+    m.visit(&mut v);
+    v.0
+}
+
+/// Runs `steps` optimiser steps with `t`'s batch size and accumulation, as the Learner does
+/// (one learning-rate step and one optimize call per micro-batch); returns the model and the
+/// mean loss of each optimiser step.
+fn run_steps(t: &TrainConfig, c: &LiftConfig, steps: usize) -> (Diffusion<A, LiftUNet<A>>, Vec<f64>) {
+    let dev = Default::default();
+    let source = Arc::new(NoiseSource { images: images(16, c.model.resolution), schedule: NoiseSchedule::reference() });
+    let loader = EpochLoader::<A>::train(source, (0..16).collect(), t, 1, dev);
+    let per_epoch = 16 / t.batch_size;
+    let mut model = Diffusion::new(initial_lift::<A>(&c.model, 5, &dev), StepPlan::new(t.clone(), per_epoch / t.accumulate, 0, None));
+    let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();
+    let mut lr = LrPlan::new(t.clone(), 100);
+    let mut losses = Vec::new();
+    let mut micro = Vec::new();
+    for k in 0..steps * t.accumulate {
+        let batch = loader.batch_of(1 + k / per_epoch, k % per_epoch);
+        let rate = lr.step();
+        let out = TrainStep::step(&model, batch);
+        micro.push(out.item.loss.into_scalar() as f64);
+        model = TrainStep::optimize(model, &mut optim, rate, out.grads);
+        if micro.len() == t.accumulate {
+            losses.push(micro.drain(..).sum::<f64>() / t.accumulate as f64);
+        }
+    }
+    (model, losses)
+}
+
+#[test]
+fn accumulating_two_half_batches_equals_one_full_batch() {
+    let c = config();
+    let mut full = c.train.clone();
+    (full.batch_size, full.accumulate, full.grad_clip, full.lr_warmup_steps, full.lr) = (8, 1, 0.05, 2, 1e-4);
+    let half = TrainConfig { batch_size: 4, accumulate: 2, ..full.clone() };
+    let (a, la) = run_steps(&full, &c, 3);
+    let (b, lb) = run_steps(&half, &c, 3);
+    assert_eq!(b.plan().step(), 3, "three optimiser steps from six micro-batches");
+    for (name, x, y) in [("weights", values(&a.net), values(&b.net)), ("EMA", values(&a.ema), values(&b.ema))] {
+        let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+        assert!(worst <= 1e-5, "{name} differ by {worst}");
+    }
+    for (p, q) in la.iter().zip(&lb) {
+        assert!((p - q).abs() <= 1e-5, "loss curves {la:?} vs {lb:?}");
+    }
+    // The clip (0.05) was active: the gradients' global norm is above it.
+    let dev = Default::default();
+    let source = Arc::new(NoiseSource { images: images(16, c.model.resolution), schedule: NoiseSchedule::reference() });
+    let batch = EpochLoader::<A>::train(source, (0..16).collect(), &full, 1, dev).batch_of(1, 0);
+    let model = Diffusion::new(initial_lift::<A>(&c.model, 5, &dev), StepPlan::new(full.clone(), 2, 0, None));
+    let norm: f32 = grad_norm::<A, _>(&model.net, &TrainStep::step(&model, batch).grads).unwrap().into_scalar();
+    assert!(norm > 0.05, "global gradient norm {norm}");
+}
+
+#[test]
+fn bf16_steps_track_f32_with_f32_master_weights_and_a_moving_ema() {
+    let c = config();
+    let mut t = c.train.clone();
+    (t.batch_size, t.ema_decay) = (8, 0.9999);
+    let (f, lf) = run_steps(&t, &c, 3);
+    let (h, lh) = run_steps(&TrainConfig { precision: Precision::Bf16, ..t }, &c, 3);
+    for (p, q) in lf.iter().zip(&lh) {
+        assert!((p - q).abs() <= 1e-2, "bf16 losses {lh:?} vs f32 {lf:?}");
+    }
+    struct Dtypes(Vec<DType>);
+    impl ModuleVisitor<A> for Dtypes {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<A, D>>) {
+            self.0.push(p.val().dtype());
+        }
+    }
+    let mut d = Dtypes(Vec::new());
+    h.net.visit(&mut d);
+    h.ema.visit(&mut d);
+    assert!(d.0.iter().all(|t| *t == DType::F32), "master weights and EMA stay f32");
+    let init = values(&initial_lift::<A>(&c.model, 5, &Default::default()));
+    let moved = values(&h.ema).iter().zip(&init).map(|(e, i)| (e - i).abs()).fold(0f32, f32::max);
+    assert!(moved > 0.0, "the EMA moves at decay 0.9999 in bf16 training");
+    assert!(values(&f.net) != values(&h.net), "bf16 is a different computation");
+}
+
+fn disc_folder(dir: &Path, n: usize) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for i in 0..n {
+        let colour = Rgba([(i * 37 % 256) as u8, (i * 91 % 256) as u8, 200, 255]);
+        let img = RgbaImage::from_fn(16, 16, |x, y| if (x as i64 - 8).pow(2) + (y as i64 - 8).pow(2) < 20 { colour } else { Rgba([0, 0, 0, 0]) });
+        img.save(data.join(format!("{i:03}.png"))).unwrap();
+    }
+    data
+}
+
+fn options(config: &LiftConfig, data: &Path, out: &Path, resume: Resume) -> TrainOptions {
+    TrainOptions {
+        config: config.clone(),
+        model: ModelKind::Lift,
+        data: data.to_path_buf(),
+        out: out.to_path_buf(),
+        device: DeviceSpec::Cpu,
+        resume,
+        skip_bad_images: false,
+        dashboard: Dashboard::Quiet,
+    }
+}
+
+#[test]
+fn sample_grids_every_epoch_and_resume_from_a_named_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("lift-features-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = disc_folder(&dir, 16);
+    let mut c = config();
+    (c.train.epochs, c.train.sample_every, c.train.keep_last) = (3, 1, 3);
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    train(options(&c, &data, &a, Resume::Fresh)).unwrap();
+    for epoch in 1..=3 {
+        let grid = image::open(a.join(format!("samples/epoch-{epoch}.png"))).unwrap();
+        assert!(grid.width() > 64 && grid.height() > 64, "epoch {epoch}: a grid of both scales");
+    }
+    // Train b to the end, then go back to its epoch-1 checkpoint and train epochs 2 and 3 again:
+    // the same weights as the uninterrupted run a.
+    train(options(&c, &data, &b, Resume::Fresh)).unwrap();
+    train(options(&c, &data, &b, Resume::Epoch(1))).unwrap();
+    for which in [Weights::Raw, Weights::Ema] {
+        // Record files hold random parameter ids: compare the values.
+        let load = |run: &Path| {
+            let template = LiftUNet::<A>::new(&c.model, &Default::default());
+            values(&load_module(template, &RunDir(run.to_path_buf()).weights(which), &Default::default()).unwrap())
+        };
+        assert_eq!(load(&a), load(&b), "{which} weights after resuming from epoch 1");
+    }
+    let e = train(options(&c, &data, &b, Resume::Epoch(9))).unwrap_err().to_string();
+    assert!(e.contains("epoch 9"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
