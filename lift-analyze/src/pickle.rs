@@ -232,7 +232,7 @@ impl Reader<'_> {
 
     fn set_items(&mut self, items: Vec<Value>) -> Result<()> {
         Self::check_nesting(&items)?;
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             bail!("pickle SETITEMS with an odd number of values");
         }
         match self.top()? {
@@ -461,8 +461,8 @@ mod tests {
         p.push(b'.');
         assert!(unpickle(&p, &Any).is_err());
         let mut deep = b"\x80\x02".to_vec();
-        deep.extend(std::iter::repeat(b"]".iter().copied()).take(100).flatten());
-        deep.extend(std::iter::repeat(b"a".iter().copied()).take(99).flatten());
+        deep.extend(std::iter::repeat_n(b"]".iter().copied(), 100).flatten());
+        deep.extend(std::iter::repeat_n(b"a".iter().copied(), 99).flatten());
         deep.push(b'.');
         assert!(unpickle(&deep, &Any).unwrap_err().to_string().contains("deeper"));
     }

@@ -41,7 +41,7 @@ impl Progress {
             None => {
                 // Small jobs get one line at the end; larger ones one every 10%.
                 let step = if self.total < 20 { self.total } else { self.total / 10 };
-                if done % step.max(1) == 0 || done == self.total {
+                if done.is_multiple_of(step.max(1)) || done == self.total {
                     let rate = (done - self.first) as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
                     let eta = (self.total - done) as f64 / rate.max(1e-9);
                     eprintln!("{}: {done}/{} ({:.0} s elapsed, ~{eta:.0} s left)", self.label, self.total, self.start.elapsed().as_secs_f64());

@@ -166,14 +166,14 @@ impl ModelConfig {
                 bail!("model.dims: {d} is not divisible by model.heads = {}", self.heads);
             }
         }
-        if self.time_embed_dim < 4 || self.time_embed_dim % 2 != 0 {
+        if self.time_embed_dim < 4 || !self.time_embed_dim.is_multiple_of(2) {
             bail!("model.time_embed_dim must be even and at least 4 (got {})", self.time_embed_dim);
         }
         if self.time_dim == 0 {
             bail!("model.time_dim must be positive");
         }
         let factor = 1usize << self.dims.len();
-        if self.resolution == 0 || self.resolution % factor != 0 {
+        if self.resolution == 0 || !self.resolution.is_multiple_of(factor) {
             bail!(
                 "model.resolution {} is not divisible by 2^levels = {factor} (levels = len(model.dims))",
                 self.resolution

@@ -91,6 +91,7 @@ impl RunDir {
 }
 
 /// A trained network of either kind.
+#[allow(clippy::large_enum_variant)] // the two UNets differ by one small MLP; held once per command
 pub enum Trained<B: Backend> {
     Lift(LiftUNet<B>),
     Baseline(BaselineUNet<B>),

@@ -37,7 +37,7 @@ impl CheckpointPolicy {
 
     /// The actions after `epoch`, whose mean validation loss is `valid_loss` (None without a split).
     pub fn decide(&mut self, epoch: usize, valid_loss: Option<f64>) -> Vec<CheckpointingAction> {
-        if !(epoch % self.every == 0 || epoch == self.last_epoch) {
+        if !(epoch.is_multiple_of(self.every) || epoch == self.last_epoch) {
             return Vec::new();
         }
         let mut actions = vec![CheckpointingAction::Save];

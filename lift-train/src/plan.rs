@@ -60,7 +60,7 @@ impl StepPlan {
     pub fn advance(&self) -> (usize, Option<usize>) {
         let mut s = self.state.lock().expect("step state");
         s.step += 1;
-        let epoch_end = (s.step % self.steps_per_epoch == 0).then_some(s.step / self.steps_per_epoch);
+        let epoch_end = s.step.is_multiple_of(self.steps_per_epoch).then_some(s.step / self.steps_per_epoch);
         (s.step, epoch_end)
     }
 

@@ -53,7 +53,7 @@ impl FeatureFile {
 
     /// Appends whole images' features and syncs them to disk.
     pub fn append(&mut self, features: &[f32]) -> Result<()> {
-        if features.len() % DIM != 0 {
+        if !features.len().is_multiple_of(DIM) {
             bail!("{} feature values are not whole images of {DIM}", features.len());
         }
         let bytes: Vec<u8> = features.iter().flat_map(|v| v.to_le_bytes()).collect();

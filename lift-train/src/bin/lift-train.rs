@@ -1,6 +1,6 @@
 //! `lift-train`: train the LIFT model or the single-scale baseline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Parser;
@@ -93,7 +93,7 @@ fn main() -> Result<()> {
         (false, None) => Resume::Fresh,
     };
     let data = cli.data.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
-    if !data.exists() && data == PathBuf::from(DEFAULT_DATA) {
+    if !data.exists() && data == Path::new(DEFAULT_DATA) {
         bail!("the default data set is missing: run `cargo xtask data` first, or pass --data DIR");
     }
     let stem = cli.config.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
