@@ -12,6 +12,7 @@ use lift_core::{run_on, DeviceSpec, ModelKind, Strategy, TimestepRule};
 use serde::{Deserialize, Serialize};
 
 use crate::fid::features::FeatureFile;
+use crate::fid::kid::{kid, Kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
 use crate::fid::frechet::Reference;
 use crate::fid::{FeatureJob, Stats, DIM};
 use crate::generate::{FeatureSpec, GenerateJob};
@@ -49,13 +50,17 @@ pub struct ResultRow {
     pub epochs: usize,
     pub images: usize,
     pub fid: f64,
+    /// KID ×10³ (mean over subsets) and its standard deviation over them.
+    pub kid_x1e3: f64,
+    pub kid_std_x1e3: f64,
     pub swd_x1e3: f64,
     pub samples: PathBuf,
 }
 
-/// The real images' reference statistics and planes.
+/// The real images' reference statistics, features and planes.
 pub struct Real {
     pub reference: Reference,
+    pub features: Vec<f32>,
     pub planes: Planes,
 }
 
@@ -102,6 +107,8 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
                     epochs: info.epochs_completed,
                     images: m.images,
                     fid: m.fid,
+                    kid_x1e3: m.kid.mean * 1e3,
+                    kid_std_x1e3: m.kid.std * 1e3,
                     swd_x1e3: m.swd_x1e3,
                     samples: job.dir.samples(&run_name, strategy, protocol, seed),
                 });
@@ -121,30 +128,28 @@ fn path_file(job: &EvaluateJob, seed: usize, strategy: Strategy, protocol: Times
     Ok(file)
 }
 
-/// The real images' statistics (cached in the study's evaluate folder) and planes.
+/// The real images' features (cached in the study's evaluate folder), statistics and planes.
 pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
     let files = real_files(&job.real, job.study.real_images, job.study.real_subset)?;
-    let cache = job.dir.real_stats(resolution, job.study.real_subset, files.len(), job.study.fid_resize);
-    let stats = match Stats::load(&cache) {
-        Ok(s) => s,
+    let cache = job.dir.real_features(resolution, job.study.real_subset, files.len(), job.study.fid_resize);
+    let features = match FeatureFile::read(&cache, files.len()) {
+        Ok(f) => f,
         Err(_) => {
-            let features = run_on(
-                job.device,
-                FeatureJob {
-                    weights: job.inception.clone(),
-                    files: files.clone(),
-                    resolution,
-                    resize: job.study.fid_resize,
-                    batch: job.study.batch,
-                    label: "real images".into(),
-                },
-            )??;
-            let s = Stats::from_features(&features, DIM)?;
-            s.save(&cache)?;
-            s
+            let feature_job = FeatureJob {
+                weights: job.inception.clone(),
+                files: files.clone(),
+                resolution,
+                resize: job.study.fid_resize,
+                batch: job.study.batch,
+                label: "real images".into(),
+            };
+            let features = run_on(job.device, feature_job)??;
+            lift_core::io::write_atomic(&cache, &features.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
+            features
         }
     };
-    Ok(Real { reference: Reference::new(stats), planes: planes_of(&files, resolution)? })
+    let stats = Stats::from_features(&features, DIM)?;
+    Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)? })
 }
 
 /// Metrics of one sample set, cached beside the samples.
@@ -153,6 +158,7 @@ struct SampleMetrics {
     evaluations: usize,
     images: usize,
     fid: f64,
+    kid: Kid,
     swd_x1e3: f64,
 }
 
@@ -166,13 +172,15 @@ fn score(job: &EvaluateJob, real: &Real, gen: GenerateJob, resolution: usize) ->
     }
     let n = gen.num_images;
     let report = run_on(job.device, gen)??;
-    let fake = Stats::from_features(&FeatureFile::read(&dir.join(FeatureFile::NAME), n)?, DIM)?;
+    let fake_features = FeatureFile::read(&dir.join(FeatureFile::NAME), n)?;
+    let fake = Stats::from_features(&fake_features, DIM)?;
     let planes = folder_planes(&dir, resolution, n)?;
     let seed = dir.file_name().and_then(|s| s.to_str()).and_then(|s| s.strip_prefix("seed-")).and_then(|s| s.parse().ok()).unwrap_or(0);
     let c = SampleMetrics {
         evaluations: report.evaluations,
         images: n,
         fid: real.reference.distance(&fake),
+        kid: kid(&real.features, &fake_features, DIM, KID_SUBSETS, KID_SUBSET_SIZE, seed)?,
         swd_x1e3: swd(&real.planes, &planes, seed)?.mean_x1e3,
     };
     lift_core::io::write_json(&cache, &c)?;
@@ -206,10 +214,10 @@ pub fn results_table(rows: &[ResultRow]) -> String {
     let protocols = in_order(rows.iter().map(|r| r.protocol));
     let mut s = String::from("| Model / Path Strategy | Parameters | Epochs |");
     for p in &protocols {
-        s.push_str(&format!(" NFE ({p}) | FID ({p}) | SWD×10³ ({p}) |"));
+        s.push_str(&format!(" NFE ({p}) | FID ({p}) | KID×10³ ({p}) | SWD×10³ ({p}) |"));
     }
     s.push_str("\n|---|---|---|");
-    s.push_str(&"---|---|---|".repeat(protocols.len()));
+    s.push_str(&"---|---|---|---|".repeat(protocols.len()));
     s.push('\n');
     for (run, strategy) in in_order(rows.iter().map(|r| (r.run.as_str(), r.strategy))) {
         let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.run == run && r.strategy == strategy).collect();
@@ -218,12 +226,11 @@ pub fn results_table(rows: &[ResultRow]) -> String {
         for p in &protocols {
             let sel: Vec<&&ResultRow> = mine.iter().filter(|r| r.protocol == *p).collect();
             if sel.is_empty() {
-                s.push_str(" – | – | – |");
+                s.push_str(" – | – | – | – |");
                 continue;
             }
-            let fid: Vec<f64> = sel.iter().map(|r| r.fid).collect();
-            let swd: Vec<f64> = sel.iter().map(|r| r.swd_x1e3).collect();
-            s.push_str(&format!(" {} | {} | {} |", sel[0].evaluations, mean_std(&fid, 2), mean_std(&swd, 2)));
+            let column = |f: fn(&ResultRow) -> f64| mean_std(&sel.iter().map(|r| f(r)).collect::<Vec<_>>(), 2);
+            s.push_str(&format!(" {} | {} | {} | {} |", sel[0].evaluations, column(|r| r.fid), column(|r| r.kid_x1e3), column(|r| r.swd_x1e3)));
         }
         s.push('\n');
     }

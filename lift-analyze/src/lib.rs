@@ -3,6 +3,7 @@
 
 pub mod clean_images;
 pub mod cli;
+pub mod compare;
 pub mod dp;
 pub mod evaluate;
 pub mod fid;

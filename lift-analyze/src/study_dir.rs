@@ -6,7 +6,7 @@
 //! <root>/train-<model>/<model>/                     the run folders (RunDir)
 //! <root>/heatmap/seed-<s>/heatmap.json              one heatmap per heatmap seed
 //! <root>/paths/seed-<s>/<strategy>-<protocol>.json  DP and older-rule paths
-//! <root>/evaluate/real-*.fidstats                   real images' Inception statistics
+//! <root>/evaluate/real-*.f32                        real images' Inception features
 //! <root>/evaluate/samples/<run>/<strategy>-<protocol>/seed-<s>/  PNGs, features.f32, metrics.json
 //! <root>/evaluate/results.json, results.md          one row per sample set
 //! <root>/mse/mse.json, mse.png                      MSE tests
@@ -52,9 +52,9 @@ impl StudyDir {
         self.stage("evaluate").join("samples").join(run).join(format!("{strategy}-{protocol}")).join(format!("seed-{seed}"))
     }
 
-    /// The cached statistics of `n` real images at `resolution`.
-    pub fn real_stats(&self, resolution: usize, subset: RealSubset, n: usize, resize: Resize) -> PathBuf {
-        self.stage("evaluate").join(format!("real-{resolution}px-{subset}{n}-{resize}.fidstats"))
+    /// The cached Inception features of `n` real images at `resolution`.
+    pub fn real_features(&self, resolution: usize, subset: RealSubset, n: usize, resize: Resize) -> PathBuf {
+        self.stage("evaluate").join(format!("real-{resolution}px-{subset}{n}-{resize}.f32"))
     }
 
     /// `results.json`, one row per sample set.
@@ -102,8 +102,8 @@ mod tests {
             PathBuf::from("s/evaluate/samples/lift/dp-total-reference/seed-0")
         );
         assert_eq!(
-            d.real_stats(32, RealSubset::Random, 512, Resize::BicubicAntialias),
-            PathBuf::from("s/evaluate/real-32px-random512-bicubic-aa.fidstats")
+            d.real_features(32, RealSubset::Random, 512, Resize::BicubicAntialias),
+            PathBuf::from("s/evaluate/real-32px-random512-bicubic-aa.f32")
         );
     }
 }

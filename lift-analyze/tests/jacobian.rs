@@ -59,3 +59,24 @@ fn vjp_is_the_transpose_of_the_finite_difference_jvp() {
     let forward: f64 = (js * pr).sum().into_scalar() as f64;
     assert!(reverse.abs() > 1.0 && (reverse - forward).abs() <= 2e-3 * reverse.abs(), "Jᵀr·s = {reverse}, r·Js = {forward}");
 }
+
+/// Cells stacked into one pass give what they give one at a time (same noise and probes).
+#[test]
+fn batched_cells_equal_single_cells() {
+    use lift_analyze::heatmap::estimate_cells;
+    let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
+    let dev = Default::default();
+    let model = Analysed::new(seeded_module(LiftUNet::<A>::new(&config.model, &dev), 3));
+    let r = config.model.resolution;
+    let x64 = seeded_tensor::<Flex, 4>([4, 3, r, r], Distribution::Uniform(-1.0, 1.0), 30, &dev);
+    let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
+    let grid = Grid::new(GridSpec::TLinspace { points: 6 }, &NoiseSchedule::reference()).unwrap();
+    let cells: Vec<(usize, usize)> = (0..6).map(|j| (2, j)).collect();
+    let batched = estimate_cells(&model, &x0, &grid, &cells, 2, (7, 8), Estimator::Vjp, 64);
+    for (k, &cell) in cells.iter().enumerate() {
+        let single = estimate_cell(&model, &x0, &grid, cell, 2, (7, 8), Estimator::Vjp, 4);
+        for (a, b) in [(batched[k].hh, single.hh), (batched[k].hl, single.hl), (batched[k].lh, single.lh), (batched[k].ll, single.ll)] {
+            assert!((a.mean - b.mean).abs() <= 1e-5 * b.mean.abs(), "{cell:?}: {a:?} vs {b:?}");
+        }
+    }
+}

@@ -196,9 +196,9 @@ mod tests {
         let mut t = paper();
         t.ema_warmup = true;
         assert_eq!(t.ema_decay_at(1), 0.0);
-        // step 2 → s = 1: 1 − 2^−0.75 = 0.405396; step 11 → s = 10: 1 − 11^−0.75 = 0.834720.
+        // step 2 → s = 1: 1 − 2^−0.75 = 0.405396; step 11 → s = 10: 1 − 11^−0.75 = 0.834440.
         assert!((t.ema_decay_at(2) - 0.405_396).abs() < 1e-6);
-        assert!((t.ema_decay_at(11) - 0.834_720).abs() < 1e-6);
+        assert!((t.ema_decay_at(11) - 0.834_440).abs() < 1e-6);
         // Capped at 0.9999 once (1 + s)^−0.75 < 1e-4, i.e. s > 10^(16/3) − 1 ≈ 215,443.
         assert_eq!(t.ema_decay_at(300_000), 0.9999);
         assert!(t.ema_decay_at(200_000) < 0.9999);

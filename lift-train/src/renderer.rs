@@ -56,6 +56,8 @@ pub struct EpochRenderer {
     /// The newest sample grid (written by the sample hook) and the last one printed.
     newest_grid: Arc<Mutex<Option<String>>>,
     shown_grid: Option<String>,
+    /// Names the run on each line (two trainings may share a terminal).
+    label: String,
 }
 
 impl EpochRenderer {
@@ -66,6 +68,7 @@ impl EpochRenderer {
         has_validation: bool,
         tui: Option<Box<dyn MetricsRenderer>>,
         newest_grid: Arc<Mutex<Option<String>>>,
+        label: String,
     ) -> Self {
         let rows = std::fs::read_to_string(&csv_path)
             .map(|text| {
@@ -89,6 +92,7 @@ impl EpochRenderer {
             rows,
             newest_grid,
             shown_grid: None,
+            label,
         }
     }
 
@@ -134,12 +138,12 @@ impl EpochRenderer {
             // The baseline has one scale: no per-scale split to show.
             let scales = if values[2].is_nan() { String::new() } else { format!(" (64: {:.4e}, 32: {:.4e})", values[1], values[2]) };
             println!(
-                "epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
-                self.epoch, self.epochs, values[0], values[3], values[6], values[7], values[8], seconds
+                "{} epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
+                self.label, self.epoch, self.epochs, values[0], values[3], values[6], values[7], values[8], seconds
             );
             let newest = self.newest_grid.lock().map(|g| g.clone()).unwrap_or_default();
             if newest.is_some() && newest != self.shown_grid {
-                println!("samples → {}", newest.as_deref().unwrap_or_default());
+                println!("{} samples → {}", self.label, newest.as_deref().unwrap_or_default());
                 self.shown_grid = newest;
             }
         }

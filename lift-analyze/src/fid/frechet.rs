@@ -85,9 +85,25 @@ pub struct Reference {
     pub sqrt_cov: DMatrix<f64>,
 }
 
+/// √Σ for Σ = XᵀX/(n−1) from the centred samples X (n × d, n < d) without a d×d
+/// eigendecomposition: with XXᵀ/(n−1) = UΛUᵀ, √Σ = Xᵀ U diag(1/((n−1)√λ)) Uᵀ X over λ > 0.
+pub fn sqrt_cov_low_rank(centred: &DMatrix<f64>) -> DMatrix<f64> {
+    let n1 = centred.nrows() as f64 - 1.0;
+    let gram = centred * centred.transpose() / n1;
+    let eig = SymmetricEigen::new((&gram + gram.transpose()) * 0.5);
+    let largest = eig.eigenvalues.iter().cloned().fold(0.0, f64::max);
+    // Centring leaves one zero eigenvalue (and rounding residues ~1e-16 of the largest).
+    let weight = eig.eigenvalues.map(|l| if l > largest * 1e-12 { 1.0 / (n1 * l.sqrt()) } else { 0.0 });
+    let xu = centred.transpose() * &eig.eigenvectors;
+    &xu * DMatrix::from_diagonal(&weight) * xu.transpose()
+}
+
 impl Reference {
     pub fn new(stats: Stats) -> Self {
-        let sqrt_cov = sqrt_psd(&stats.cov);
+        let sqrt_cov = match &stats.centred {
+            Some(x) => sqrt_cov_low_rank(x),
+            None => sqrt_psd(&stats.cov),
+        };
         Self { stats, sqrt_cov }
     }
 
@@ -175,6 +191,15 @@ mod tests {
         // The full path takes square roots of ~1e-16 rounding residues of the 20 zero eigenvalues
         // (each ~1e-8): agreement to 1e-6 relative is all it can give.
         assert!((low - full).abs() < 1e-6 * full, "{low} vs {full}");
+    }
+
+    #[test]
+    fn the_low_rank_square_root_equals_the_full_one() {
+        let s = Stats::from_features(&features(12, 32, 9), 32).unwrap();
+        let (low, full) = (sqrt_cov_low_rank(s.centred.as_ref().unwrap()), sqrt_psd(&s.cov));
+        // √Σ squared is Σ, and both roots agree (the full one carries ~1e-8 roots of rounding residues).
+        assert!((&low * &low - &s.cov).abs().max() < 1e-10 * s.cov.abs().max());
+        assert!((&low - &full).abs().max() < 1e-6 * full.abs().max(), "{}", (&low - &full).abs().max());
     }
 
     #[test]

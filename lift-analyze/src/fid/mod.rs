@@ -4,6 +4,7 @@
 pub mod frechet;
 pub mod inception;
 pub mod features;
+pub mod kid;
 pub mod resize;
 pub mod torchscript;
 

@@ -6,12 +6,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::module::{AutodiffModule, Module};
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use lift_core::grid::{Grid, GridSpec};
 use lift_core::run::{load_run, Trained, Weights};
 use lift_core::seed::mix;
-use lift_core::timesteps::timestep_tensor;
 use lift_core::{BackendTask, LiftUNet};
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +79,7 @@ impl<B: AutodiffBackend> Analysed<B> {
 }
 
 /// Per-image sums over probes of the four blocks' squared norms.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Sums {
     hh: Vec<f64>,
     hl: Vec<f64>,
@@ -93,11 +92,48 @@ impl Sums {
         Self { hh: vec![0.0; n], hl: vec![0.0; n], lh: vec![0.0; n], ll: vec![0.0; n] }
     }
 
-    /// Adds a pass's per-sample values; sample s of a pass is image s mod n.
-    fn add(target: &mut [f64], values: &[f64]) {
-        let n = target.len();
-        for (s, v) in values.iter().enumerate() {
-            target[s % n] += v;
+    /// Adds one cell's samples of a pass; sample s of a cell is image s mod n.
+    fn add(&mut self, [hh, hl, lh, ll]: [&[f64]; 4]) {
+        let n = self.hh.len();
+        for (target, values) in [(&mut self.hh, hh), (&mut self.hl, hl), (&mut self.lh, lh), (&mut self.ll, ll)] {
+            for (s, v) in values.iter().enumerate() {
+                target[s % n] += v;
+            }
+        }
+    }
+}
+
+/// One cell's noisy inputs.
+struct CellInput<B: Backend> {
+    x64: Tensor<B, 4>,
+    x32: Tensor<B, 4>,
+    seed: u64,
+}
+
+/// (HH, HL, LH, LL) per sample of one pass over stacked inputs with per-sample timesteps.
+#[allow(clippy::type_complexity)]
+fn pass<B: AutodiffBackend>(
+    m: &Analysed<B>,
+    (x64, x32): (Tensor<B::InnerBackend, 4>, Tensor<B::InnerBackend, 4>),
+    (t64, t32): (Tensor<B::InnerBackend, 1>, Tensor<B::InnerBackend, 1>),
+    (r64, r32): (Tensor<B::InnerBackend, 4>, Tensor<B::InnerBackend, 4>),
+    estimator: Estimator,
+) -> [Vec<f64>; 4] {
+    match estimator {
+        Estimator::Vjp => {
+            let (at64, at32) = (Tensor::<B, 1>::from_inner(t64), Tensor::<B, 1>::from_inner(t32));
+            let forward = |a: Tensor<B, 4>, b: Tensor<B, 4>| m.model.forward(a, b, at64.clone(), at32.clone());
+            // Probes on ε̂₆₄ give J_HHᵀr and J_HLᵀr; probes on ε̂₃₂ give J_LHᵀr and J_LLᵀr.
+            let (hh, hl) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).0, x64.clone(), x32.clone(), r64);
+            let (lh, ll) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).1, x64, x32, r32);
+            [hh, hl, lh, ll]
+        }
+        Estimator::Fd => {
+            let h = DEFAULT_FD_STEP;
+            // Perturbing x₆₄ moves ε̂₆₄ by J_HH·r and ε̂₃₂ by J_LH·r; perturbing x₃₂, by J_HL·r and J_LL·r.
+            let (hh, lh) = fd_sq_norms_pair(|x| m.inner.forward(x, x32.clone(), t64.clone(), t32.clone()), x64.clone(), r64, h);
+            let (hl, ll) = fd_sq_norms_pair(|x| m.inner.forward(x64.clone(), x, t64.clone(), t32.clone()), x32, r32, h);
+            [hh, hl, lh, ll]
         }
     }
 }
@@ -109,62 +145,78 @@ pub fn estimate_cell<B: AutodiffBackend>(
     m: &Analysed<B>,
     x0: &Images<B::InnerBackend>,
     grid: &Grid,
-    (i, j): (usize, usize),
+    cell: (usize, usize),
+    probes: usize,
+    seeds: (u64, u64),
+    estimator: Estimator,
+    max_batch: usize,
+) -> CellEstimate {
+    estimate_cells(m, x0, grid, &[cell], probes, seeds, estimator, max_batch).remove(0)
+}
+
+/// Estimates several cells, stacked into passes of up to `max_batch` samples (images × probes ×
+/// cells), with the same noise and probes per cell as one at a time: larger operations keep a
+/// CPU's cores busy where a single small cell cannot.
+#[allow(clippy::too_many_arguments)]
+pub fn estimate_cells<B: AutodiffBackend>(
+    m: &Analysed<B>,
+    x0: &Images<B::InnerBackend>,
+    grid: &Grid,
+    cells: &[(usize, usize)],
     probes: usize,
     (noise_seed, probe_seed): (u64, u64),
     estimator: Estimator,
     max_batch: usize,
-) -> CellEstimate {
+) -> Vec<CellEstimate> {
     let n = x0.x64.dims()[0];
     let device = x0.x64.device();
-    let cell = (i * 1000 + j) as u64;
-    let x64 = noised(x0.x64.clone(), grid.alpha_bar[i], mix(noise_seed, cell * 2));
-    let x32 = noised(x0.x32.clone(), grid.alpha_bar[j], mix(noise_seed, cell * 2 + 1));
+    let inputs: Vec<CellInput<B::InnerBackend>> = cells
+        .iter()
+        .map(|&(i, j)| {
+            let cell = (i * 1000 + j) as u64;
+            CellInput {
+                x64: noised(x0.x64.clone(), grid.alpha_bar[i], mix(noise_seed, cell * 2)),
+                x32: noised(x0.x32.clone(), grid.alpha_bar[j], mix(noise_seed, cell * 2 + 1)),
+                seed: mix(probe_seed, cell),
+            }
+        })
+        .collect();
     let per_pass = (max_batch / n).clamp(1, probes);
-    let mut sums = Sums::new(n);
-    let mut done = 0;
-    while done < probes {
-        let k = per_pass.min(probes - done);
-        let rep = |x: &Tensor<B::InnerBackend, 4>| x.clone().repeat_dim(0, k);
-        let (x64r, x32r) = (rep(&x64), rep(&x32));
-        let (t64, t32) = (timestep_tensor::<B::InnerBackend>(grid.t[i], n * k, &device), timestep_tensor(grid.t[j], n * k, &device));
-        let pass_seed = mix(probe_seed, cell) ^ done as u64;
-        let r64 = rademacher::<B::InnerBackend>(x64r.dims(), pass_seed, &device);
-        let r32 = rademacher::<B::InnerBackend>(x32r.dims(), pass_seed ^ 0x5A5A, &device);
-        // (HH, HL, LH, LL) per sample of the pass.
-        let (hh, hl, lh, ll) = match estimator {
-            Estimator::Vjp => {
-                let (at64, at32) = (Tensor::<B, 1>::from_inner(t64), Tensor::<B, 1>::from_inner(t32));
-                let forward = |a: Tensor<B, 4>, b: Tensor<B, 4>| m.model.forward(a, b, at64.clone(), at32.clone());
-                // Probes on ε̂₆₄ give J_HHᵀr and J_HLᵀr; probes on ε̂₃₂ give J_LHᵀr and J_LLᵀr.
-                let (hh, hl) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).0, x64r.clone(), x32r.clone(), r64);
-                let (lh, ll) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).1, x64r, x32r, r32);
-                (hh, hl, lh, ll)
+    let cells_per_pass = (max_batch / (n * per_pass)).max(1);
+    let mut sums = vec![Sums::new(n); cells.len()];
+    for group in (0..cells.len()).collect::<Vec<_>>().chunks(cells_per_pass) {
+        let mut done = 0;
+        while done < probes {
+            let k = per_pass.min(probes - done);
+            let cat = |f: &dyn Fn(usize) -> Tensor<B::InnerBackend, 4>| Tensor::cat(group.iter().map(|&c| f(c)).collect(), 0);
+            let x64 = cat(&|c| inputs[c].x64.clone().repeat_dim(0, k));
+            let x32 = cat(&|c| inputs[c].x32.clone().repeat_dim(0, k));
+            // Probe p of a cell has its own seed, so how probes are split into passes changes nothing.
+            let probe_block = |c: usize, dims: [usize; 4], salt: u64| {
+                let one = |p: usize| rademacher::<B::InnerBackend>([n, 3, dims[2], dims[3]], mix(inputs[c].seed, p as u64 * 2 + salt), &device);
+                Tensor::cat((done..done + k).map(one).collect(), 0)
+            };
+            let r64 = cat(&|c| probe_block(c, x0.x64.dims(), 0));
+            let r32 = cat(&|c| probe_block(c, x0.x32.dims(), 1));
+            let times = |axis: usize| -> Tensor<B::InnerBackend, 1> {
+                let t: Vec<f32> = group.iter().flat_map(|&c| std::iter::repeat_n(grid.t[if axis == 0 { cells[c].0 } else { cells[c].1 }] as f32, n * k)).collect();
+                Tensor::from_floats(t.as_slice(), &device)
+            };
+            let out = pass(m, (x64, x32), (times(0), times(1)), (r64, r32), estimator);
+            for (g, &c) in group.iter().enumerate() {
+                let part = |v: &Vec<f64>| -> Vec<f64> { v[g * n * k..(g + 1) * n * k].to_vec() };
+                let (a, b, cc, d) = (part(&out[0]), part(&out[1]), part(&out[2]), part(&out[3]));
+                sums[c].add([&a, &b, &cc, &d]);
             }
-            Estimator::Fd => {
-                let h = DEFAULT_FD_STEP;
-                // Perturbing x₆₄ moves ε̂₆₄ by J_HH·r and ε̂₃₂ by J_LH·r; perturbing x₃₂, by J_HL·r and J_LL·r.
-                let (hh, lh) = fd_sq_norms_pair(|x| m.inner.forward(x, x32r.clone(), t64.clone(), t32.clone()), x64r.clone(), r64, h);
-                let (hl, ll) = fd_sq_norms_pair(|x| m.inner.forward(x64r.clone(), x, t64.clone(), t32.clone()), x32r.clone(), r32, h);
-                (hh, hl, lh, ll)
-            }
-        };
-        Sums::add(&mut sums.hh, &hh);
-        Sums::add(&mut sums.hl, &hl);
-        Sums::add(&mut sums.lh, &lh);
-        Sums::add(&mut sums.ll, &ll);
-        done += k;
+            done += k;
+        }
     }
-    let hw64 = (x64.dims()[2] * x64.dims()[3]) as f64;
-    let hw32 = (x32.dims()[2] * x32.dims()[3]) as f64;
+    let (hw64, hw32) = ((x0.x64.dims()[2] * x0.x64.dims()[3]) as f64, (x0.x32.dims()[2] * x0.x32.dims()[3]) as f64);
     // ‖J‖²_F/(H_in·W_in·H_out·W_out), averaged over probes, then mean and s.e. over images.
     let scale = |s: &[f64], size: f64| mean_se(&s.iter().map(|v| v / probes as f64 / size).collect::<Vec<_>>());
-    CellEstimate {
-        hh: scale(&sums.hh, hw64 * hw64),
-        hl: scale(&sums.hl, hw32 * hw64),
-        lh: scale(&sums.lh, hw64 * hw32),
-        ll: scale(&sums.ll, hw32 * hw32),
-    }
+    sums.iter()
+        .map(|s| CellEstimate { hh: scale(&s.hh, hw64 * hw64), hl: scale(&s.hl, hw32 * hw64), lh: scale(&s.lh, hw64 * hw32), ll: scale(&s.ll, hw32 * hw32) })
+        .collect()
 }
 
 impl BackendTask for HeatmapJob {
@@ -215,14 +267,11 @@ impl BackendTask for HeatmapJob {
             if rows.iter().any(|r| r.index == i) {
                 continue;
             }
-            let cells = (0..n)
-                .map(|j| {
-                    let seeds = (self.seed, self.seed);
-                    let c = estimate_cell(&model, &x0, &grid, (i, j), self.probes, seeds, self.estimator, self.max_batch);
-                    progress.inc();
-                    c
-                })
-                .collect();
+            let row: Vec<(usize, usize)> = (0..n).map(|j| (i, j)).collect();
+            let cells = estimate_cells(&model, &x0, &grid, &row, self.probes, (self.seed, self.seed), self.estimator, self.max_batch);
+            for _ in &cells {
+                progress.inc();
+            }
             rows.push(Row { index: i, cells });
             let snapshot = HeatmapMeta { seconds: meta.seconds + session.elapsed().as_secs_f64(), ..meta.clone() };
             lift_core::io::write_json(&partial_file, &Partial { meta: snapshot, rows: rows.clone() })?;

@@ -3,7 +3,7 @@
 pub mod compute;
 pub mod file;
 
-pub use compute::{estimate_cell, Analysed, CellEstimate, HeatmapJob};
+pub use compute::{estimate_cell, estimate_cells, Analysed, CellEstimate, HeatmapJob};
 pub use file::{Block, Blocks, Errors, Heatmap, HeatmapMeta, Matrix};
 
 /// Small hand-made heatmaps for the unit tests of the path searches.

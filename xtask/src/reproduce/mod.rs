@@ -2,6 +2,8 @@
 //! both trainings, heatmaps, paths, generation, FID/SWD, MSE tests, figures and `REPORT.md`, in
 //! the folder tree of [`StudyDir`].
 
+mod budget;
+mod findings;
 mod report;
 mod stage;
 
@@ -20,6 +22,7 @@ use lift_core::{run_on, DeviceSpec, LiftConfig, ModelKind};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 use serde_json::json;
 
+use budget::Budget;
 use stage::{forced_stages, CodeIdentity, Crate, Outputs, StageSpec, Stages};
 
 /// A preset: `configs/<name>.toml`.
@@ -35,11 +38,19 @@ pub enum Preset {
 
 lift_core::value_enum_names!(Preset);
 
+/// The budget of `cargo xtask reproduce` without flags.
+pub const DEFAULT_BUDGET: &str = "45m";
+
 #[derive(Args, Debug, Clone)]
 pub struct ReproduceArgs {
-    /// smoke (minutes, CI), tiny (the CPU default) or paper (the original recipe, for a GPU).
-    #[arg(long, value_enum, default_value = "tiny")]
-    pub preset: Preset,
+    /// smoke (minutes, CI), tiny (the CPU default) or paper (the original recipe, for a GPU);
+    /// alone it fixes every size, with --budget it is the base the budget sizes.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Size epochs, sample counts, seeds and heatmaps to this wall time on this machine (e.g. 45m,
+    /// 2h, 90s) [default: 45m on the tiny preset when --preset is not given].
+    #[arg(long)]
+    pub budget: Option<Budget>,
     /// cpu, wgpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: DeviceSpec,
@@ -55,6 +66,9 @@ pub struct ReproduceArgs {
     /// Run these stages again, and every stage that depends on them (`all` for everything).
     #[arg(long, value_delimiter = ',')]
     pub rerun: Vec<String>,
+    /// Independent stages run at once (the two trainings) [default: the number of CPU cores].
+    #[arg(long, value_parser = lift_analyze::cli::count(1, 64))]
+    pub jobs: Option<usize>,
 }
 
 const TRAINING: &[Crate] = &[Crate::LiftCore, Crate::LiftTrain];
@@ -93,27 +107,48 @@ struct Study<'a> {
     inception: PathBuf,
 }
 
-pub fn run(args: ReproduceArgs) -> Result<()> {
-    let config_path = PathBuf::from("configs").join(format!("{}.toml", args.preset));
-    let mut config = LiftConfig::load(&config_path)?;
+pub fn run(mut args: ReproduceArgs) -> Result<()> {
+    let budget = match (args.preset, args.budget) {
+        (None, None) => Some(DEFAULT_BUDGET.parse()?),
+        (_, b) => b,
+    };
+    let preset = *args.preset.get_or_insert(Preset::Tiny);
+    let mut config = LiftConfig::load(&PathBuf::from("configs").join(format!("{preset}.toml")))?;
     if let Some(seeds) = args.seeds {
         config.study.seeds = seeds;
         config.validate()?;
     }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(args.preset.to_string()));
+    let name = match budget {
+        Some(b) => format!("{preset}-{}", b.label()),
+        None => preset.to_string(),
+    };
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&name));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let forced = forced_stages(&plan(args.preset), &args.rerun)?;
-    let header = format!("LIFT study, preset {} on {} → {}", args.preset, args.device, out.display());
-    let mut stages = Stages::new(&out, plan(args.preset), CodeIdentity::of_this_build(), forced, header);
+    let forced = forced_stages(&plan(preset), &args.rerun)?;
+    let header = format!("LIFT study, preset {name} on {} → {}", args.device, out.display());
+    let mut stages = Stages::new(&out, plan(preset), CodeIdentity::of_this_build(), forced, header);
     let data = data_stage(&mut stages, &args)?;
     let inception = PathBuf::from(lift_analyze::fid::DEFAULT_WEIGHTS);
     stages.run("inception", json!({ "file": inception }), |_| {
         let path = crate::fetch_inception::fetch(&inception)?;
         Ok(Outputs { summary: json!({ "path": path }), files: vec![path] })
     })?;
-    let study = Study { args: &args, config, dir: StudyDir(out.clone()), data, inception };
-    for kind in [ModelKind::Baseline, ModelKind::Lift] {
-        train_stage(&mut stages, &study, kind)?;
+    if let Some(b) = budget {
+        let images = lift_core::data::ImageSet::load(&data, config.model.resolution, false)?;
+        let sizing = budget::load_or_probe(&out.join(budget::FILE), &config, b, &images, args.device)?;
+        config = sizing.apply(&config);
+        config.validate()?;
+    }
+    let args = &args;
+    let study = Study { args, config, dir: StudyDir(out.clone()), data, inception };
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let trainings = [ModelKind::Baseline, ModelKind::Lift].map(|kind| train_job(&study, kind));
+    if jobs >= 2 {
+        stages.run_parallel(trainings.into())?;
+    } else {
+        for (name, inputs, work) in trainings {
+            stages.run(name, inputs, work)?;
+        }
     }
     heatmap_stage(&mut stages, &study)?;
     paths_stage(&mut stages, &study)?;
@@ -121,9 +156,9 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     mse_stage(&mut stages, &study)?;
     stages.run("figures", json!({}), |_| report::figures(&study.dir, &study.config))?;
     let manifests = stages.manifests.clone();
-    stages.run("report", json!({ "device": args.device.to_string(), "preset": args.preset.to_string() }), |_| {
+    stages.run("report", json!({ "device": args.device.to_string(), "preset": name }), |_| {
         let path = study.dir.report();
-        let text = report::render(&report::Inputs { preset: args.preset, config: &study.config, dir: &study.dir, device: args.device, manifests: &manifests })?;
+        let text = report::render(&report::Inputs { preset: &name, config: &study.config, dir: &study.dir, device: args.device, manifests: &manifests })?;
         lift_core::io::write_atomic(&path, text.as_bytes())?;
         Ok(Outputs { summary: json!({ "report": path }), files: vec![path] })
     })?;
@@ -147,11 +182,15 @@ fn data_stage(stages: &mut Stages, args: &ReproduceArgs) -> Result<PathBuf> {
     Ok(PathBuf::from(m.outputs["path"].as_str().context("data path")?))
 }
 
-fn train_stage(stages: &mut Stages, study: &Study, kind: ModelKind) -> Result<()> {
+/// A training stage: its name, inputs and work.
+type Job<'a> = (&'static str, serde_json::Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + 'a>);
+
+fn train_job<'a>(study: &'a Study, kind: ModelKind) -> Job<'a> {
     let c = &study.config;
     let run_dir = study.dir.run(kind);
     let inputs = json!({ "model": c.model, "schedule": c.schedule, "train": c.train, "kind": kind });
-    stages.run(if kind == ModelKind::Lift { "train-lift" } else { "train-baseline" }, inputs, |_| {
+    let name = if kind == ModelKind::Lift { "train-lift" } else { "train-baseline" };
+    (name, inputs, Box::new(move |_: &Path| {
         let info = train(TrainOptions {
             config: c.clone(),
             model: kind,
@@ -167,8 +206,7 @@ fn train_stage(stages: &mut Stages, study: &Study, kind: ModelKind) -> Result<()
             summary: json!({ "run": run_dir, "parameters": info.parameters, "epochs": info.epochs_completed, "train_seconds": info.train_seconds }),
             files: vec![run.weights(Weights::Raw), run.weights(Weights::Ema)],
         })
-    })?;
-    Ok(())
+    }))
 }
 
 fn heatmap_stage(stages: &mut Stages, study: &Study) -> Result<()> {

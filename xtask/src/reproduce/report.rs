@@ -17,8 +17,9 @@ use lift_core::run::{RunDir, RunInfo};
 use lift_core::{DeviceSpec, LiftConfig, ModelKind, PathFile, Strategy, TimestepRule};
 use serde_json::json;
 
+use super::budget::{Sizing, FILE as BUDGET_FILE};
+use super::findings::findings;
 use super::stage::{minutes, Manifest, Outputs};
-use super::Preset;
 
 /// The DP-Total path of heatmap seed 0 under `chain` (the chain-rule variants of the report).
 fn chain_rule_path(dir: &StudyDir, config: &LiftConfig, chain: ChainRule) -> Result<PathFile> {
@@ -78,7 +79,7 @@ pub fn figures(dir: &StudyDir, config: &LiftConfig) -> Result<Outputs> {
 
 /// Everything the report reads.
 pub struct Inputs<'a> {
-    pub preset: Preset,
+    pub preset: &'a str,
     pub config: &'a LiftConfig,
     pub dir: &'a StudyDir,
     pub device: DeviceSpec,
@@ -95,7 +96,10 @@ pub fn render(i: &Inputs) -> Result<String> {
     let mse: MseReport = lift_core::io::read_json(&i.dir.mse())?;
     let mut s = String::new();
     header(&mut s, i)?;
-    writeln!(s, "## FID per path strategy\n")?;
+    writeln!(s, "## What this run shows\n")?;
+    writeln!(s, "The write-up's claims against this run (reference protocol; \"beyond the spread\" = the difference of the means exceeds twice its standard error over seeds):\n")?;
+    writeln!(s, "{}", findings(&rows, &mse))?;
+    writeln!(s, "## FID and KID per path strategy\n")?;
     writeln!(s, "{}", results_table(&rows))?;
     cost_variants(&mut s, i, &rows)?;
     writeln!(s, "## MSE tests (t = {}, {} images, {} protocol, {} weights)\n", mse.timestep, mse.samples, mse.protocol, mse.weights)?;
@@ -132,6 +136,24 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
     let r = c.model.resolution;
     writeln!(s, "# LIFT study — `{}` preset\n", i.preset)?;
     writeln!(s, "Device `{}`, git `{commit}`, {} of stage time in the sessions that finished each stage.\n", i.device, minutes(total))?;
+    if let Ok(b) = lift_core::io::read_json::<Sizing>(&i.dir.root().join(BUDGET_FILE)) {
+        let r = b.rates;
+        writeln!(
+            s,
+            "Sized for a budget of {} on this machine. Measured: training {:.1} (baseline) and {:.1} (LIFT) images/s, \
+             {:.2} s per heatmap cell, {:.0} image-evaluations/s sampling, {:.1} images/s through Inception. Chosen: {} epochs, \
+             {} images per sample set, {} seeds, heatmaps {}, strategies {}, protocols {}; planned {} training, {} heatmaps, \
+             {} generation and features.\n",
+            minutes(b.budget.seconds), r.train_baseline, r.train_lift, r.heatmap_cell, r.sample, r.inception, b.epochs, b.fid_images,
+            b.seeds,
+            b.heatmap_seeds,
+            b.strategies.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+            b.protocols.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
+            minutes(b.planned[0]),
+            minutes(b.planned[1]),
+            minutes(b.planned[2])
+        )?;
+    }
     let older: Vec<String> = i.manifests.iter().filter(|m| m.git_commit != commit).map(|m| format!("{} ({})", m.stage, m.git_commit)).collect();
     if !older.is_empty() {
         writeln!(s, "Reused from older commits with the same code identity and inputs: {}.\n", older.join(", "))?;

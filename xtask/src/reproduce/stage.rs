@@ -148,13 +148,14 @@ impl Stages {
         self.root.join(name)
     }
 
-    /// The manifest of an earlier stage of this session.
+    /// The manifest of an earlier stage of this session (dependencies finish before dependents).
     pub fn manifest(&self, name: &str) -> Result<&Manifest> {
         self.manifests.iter().find(|m| m.stage == name).with_context(|| format!("stage {name} has not run"))
     }
 
-    fn remaining_estimate(&self) -> f64 {
-        let left: f64 = self.plan[self.index..].iter().map(|s| s.nominal).sum();
+    /// Seconds expected for the stages from plan position `from` on.
+    fn remaining_estimate(&self, from: usize) -> f64 {
+        let left: f64 = self.plan[from.min(self.plan.len())..].iter().map(|s| s.nominal).sum();
         let speed = if self.measured.1 > 0.0 { self.measured.0 / self.measured.1 } else { 1.0 };
         left * speed
     }
@@ -162,9 +163,50 @@ impl Stages {
     /// Runs (or skips) the next stage, which must be `name`. The key holds `inputs`, the output
     /// hashes of the stage's dependencies and the identity of the code it runs.
     pub fn run(&mut self, name: &'static str, inputs: Value, work: impl FnOnce(&Path) -> Result<Outputs>) -> Result<Manifest> {
+        match self.prepare(name, inputs)? {
+            Prepared::UpToDate(m) => Ok(m),
+            Prepared::Stale(p) => {
+                let t0 = Instant::now();
+                let outputs = work(&p.dir).with_context(|| format!("stage {name} failed"))?;
+                self.finish(p, outputs, t0.elapsed().as_secs_f64())
+            }
+        }
+    }
+
+    /// Runs the next stages, named in plan order, at the same time: independent work (the two
+    /// trainings) fills the cores that one alone leaves idle. Results are those of a serial run.
+    pub fn run_parallel<'w>(&mut self, jobs: Vec<(&'static str, Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + 'w>)>) -> Result<()> {
+        let mut todo = Vec::new();
+        for (name, inputs, work) in jobs {
+            if let Prepared::Stale(p) = self.prepare(name, inputs)? {
+                todo.push((p, work));
+            }
+        }
+        let results: Vec<(Pending, Result<Outputs>, f64)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = todo
+                .into_iter()
+                .map(|(p, work)| {
+                    scope.spawn(move || {
+                        let t0 = Instant::now();
+                        let out = work(&p.dir).with_context(|| format!("stage {} failed", p.name));
+                        (p, out, t0.elapsed().as_secs_f64())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a stage thread panicked")).collect()
+        });
+        for (p, outputs, seconds) in results {
+            self.finish(p, outputs?, seconds)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the next stage's key; clears its folder when it must run.
+    fn prepare(&mut self, name: &'static str, inputs: Value) -> Result<Prepared> {
         let spec = self.plan[self.index].clone();
         assert_eq!(spec.name, name, "stages run in plan order");
         let (k, n) = (self.index + 1, self.plan.len());
+        self.index += 1;
         let deps: BTreeMap<&str, &str> =
             spec.deps.iter().map(|d| Ok((*d, self.manifest(d)?.outputs_hash.as_str()))).collect::<Result<_>>()?;
         let code = self.code.of(spec.code);
@@ -173,10 +215,9 @@ impl Stages {
         let manifest_path = dir.join("manifest.json");
         let previous = lift_core::io::read_json::<Manifest>(&manifest_path).ok();
         if let Some(m) = previous.as_ref().filter(|m| m.inputs_hash == inputs_hash && !self.forced.contains(name)) {
-            self.index += 1;
             self.pending.push(format!("[{k}/{n}] {name}: up to date (skipped)"));
             self.manifests.push(m.clone());
-            return Ok(m.clone());
+            return Ok(Prepared::UpToDate(m.clone()));
         }
         if previous.is_some() {
             // Finished once with other inputs or code, or forced: its files are stale.
@@ -186,37 +227,54 @@ impl Stages {
         for line in self.pending.drain(..) {
             println!("{line}");
         }
-        println!("[{k}/{n}] {name} … (elapsed {}, ~{} left)", minutes(self.start.elapsed().as_secs_f64()), minutes(self.remaining_estimate()));
-        let t0 = Instant::now();
-        let outputs = work(&dir).with_context(|| format!("stage {name} failed"))?;
-        let seconds = t0.elapsed().as_secs_f64();
+        println!("[{k}/{n}] {name} … (elapsed {}, ~{} left)", minutes(self.start.elapsed().as_secs_f64()), minutes(self.remaining_estimate(self.index - 1)));
+        Ok(Prepared::Stale(Pending { name, spec, dir, inputs, inputs_hash, code }))
+    }
+
+    /// Writes a finished stage's manifest.
+    fn finish(&mut self, p: Pending, outputs: Outputs, seconds: f64) -> Result<Manifest> {
         let manifest = Manifest {
-            stage: name.into(),
-            inputs_hash,
-            inputs,
-            code,
+            stage: p.name.into(),
+            inputs_hash: p.inputs_hash,
+            inputs: p.inputs,
+            code: p.code,
             outputs_hash: hash_outputs(&outputs)?,
             outputs: outputs.summary,
             git_commit: lift_core::run::git_commit(),
             seconds,
         };
-        lift_core::io::write_json(&manifest_path, &manifest)?;
+        lift_core::io::write_json(&p.dir.join("manifest.json"), &manifest)?;
         // Only compute stages calibrate the estimate: a data set or weights already on disk finish
         // in no time and would otherwise scale every later stage down to nothing.
-        if spec.nominal >= MIN_CALIBRATING_SECONDS {
+        if p.spec.nominal >= MIN_CALIBRATING_SECONDS {
             self.measured.0 += seconds;
-            self.measured.1 += spec.nominal;
+            self.measured.1 += p.spec.nominal;
         }
-        self.index += 1;
         println!(
-            "[{k}/{n}] {name} done in {} (elapsed {}, ~{} left)",
+            "{} done in {} (elapsed {}, ~{} left)",
+            p.name,
             minutes(seconds),
             minutes(self.start.elapsed().as_secs_f64()),
-            minutes(self.remaining_estimate())
+            minutes(self.remaining_estimate(self.index))
         );
         self.manifests.push(manifest.clone());
         Ok(manifest)
     }
+}
+
+/// A stage that has to run.
+pub struct Pending {
+    name: &'static str,
+    spec: StageSpec,
+    dir: PathBuf,
+    inputs: Value,
+    inputs_hash: String,
+    code: BTreeMap<Crate, String>,
+}
+
+enum Prepared {
+    UpToDate(Manifest),
+    Stale(Pending),
 }
 
 /// "3 min 20 s" / "42 s".
@@ -295,6 +353,37 @@ mod tests {
     }
 
     #[test]
+    fn independent_stages_run_at_once_and_are_cached_like_serial_ones() {
+        let root = std::env::temp_dir().join(format!("lift-stages-parallel-{}", std::process::id()));
+        let plan = || {
+            let s = |name, deps| StageSpec { name, nominal: 1.0, deps, code: &[] };
+            vec![s("data", &[]), s("a", &["data"]), s("b", &["data"]), s("c", &["a", "b"])]
+        };
+        let go = |expect_work: bool| {
+            let mut stages = Stages::new(&root, plan(), code("x"), BTreeSet::new(), String::new());
+            stages.run("data", Value::Null, |_| Ok(Outputs { summary: json!(1), files: vec![] })).unwrap();
+            let both = std::sync::Barrier::new(2);
+            let job = |name: &'static str| -> (&'static str, Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + '_>) {
+                let both = &both;
+                (name, Value::Null, Box::new(move |_| {
+                    both.wait(); // both stages must be running at the same time to get past here
+                    Ok(Outputs { summary: json!(name), files: vec![] })
+                }))
+            };
+            if expect_work {
+                stages.run_parallel(vec![job("a"), job("b")]).unwrap();
+            } else {
+                stages.run_parallel(vec![("a", Value::Null, Box::new(|_: &Path| -> Result<Outputs> { panic!("a is up to date") })), ("b", Value::Null, Box::new(|_: &Path| -> Result<Outputs> { panic!("b is up to date") }))]).unwrap();
+            }
+            stages.run("c", Value::Null, |_| Ok(Outputs { summary: json!(3), files: vec![] })).unwrap();
+            stages.manifests.iter().map(|m| m.stage.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(go(true), ["data", "a", "b", "c"]);
+        assert_eq!(go(false), ["data", "a", "b", "c"]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
     fn instant_setup_stages_leave_the_estimate_at_its_nominal_value() {
         let root = std::env::temp_dir().join(format!("lift-stages-{}", std::process::id()));
         let plan = vec![
@@ -303,7 +392,7 @@ mod tests {
         ];
         let mut stages = Stages::new(&root, plan, code("a"), BTreeSet::new(), String::new());
         stages.run("data", Value::Null, |_| Ok(Outputs { summary: Value::Null, files: vec![] })).unwrap();
-        let left = stages.remaining_estimate();
+        let left = stages.remaining_estimate(stages.index);
         std::fs::remove_dir_all(&root).unwrap();
         assert_eq!(left, 600.0);
     }
