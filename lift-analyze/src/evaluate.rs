@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use lift_core::run::RunDir;
 use lift_core::study::StudyConfig;
-use lift_core::{run_on, DeviceSpec, ModelKind, Strategy, TimestepRule};
+use lift_core::{run_on, Devices, ModelKind, Strategy, TimestepRule};
 use serde::{Deserialize, Serialize};
 
 use crate::fid::features::FeatureFile;
@@ -34,7 +34,8 @@ pub struct EvaluateJob {
     /// "N steps".
     pub steps: usize,
     pub inception: PathBuf,
-    pub device: DeviceSpec,
+    /// Each sample set is split over these devices (real features on the first).
+    pub devices: Devices,
 }
 
 /// One evaluated sample set.
@@ -94,6 +95,7 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
                     batch: job.study.batch,
                     seed: seed as u64,
                     features: Some(FeatureSpec { inception: job.inception.clone(), resize: job.study.fid_resize }),
+                    shard: lift_core::Shard::WHOLE,
                 };
                 let m = score(job, reference, gen, resolution)?;
                 rows.push(ResultRow {
@@ -143,7 +145,7 @@ pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
                 batch: job.study.batch,
                 label: "real images".into(),
             };
-            let features = run_on(job.device, feature_job)??;
+            let features = run_on(job.devices.main(), feature_job)??;
             lift_core::io::write_atomic(&cache, &features.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
             features
         }
@@ -171,7 +173,7 @@ fn score(job: &EvaluateJob, real: &Real, gen: GenerateJob, resolution: usize) ->
         }
     }
     let n = gen.num_images;
-    let report = run_on(job.device, gen)??;
+    let report = crate::generation_parts::generate_on(gen, &job.devices)?;
     let fake_features = FeatureFile::read(&dir.join(FeatureFile::NAME), n)?;
     let fake = Stats::from_features(&fake_features, DIM)?;
     let planes = folder_planes(&dir, resolution, n)?;

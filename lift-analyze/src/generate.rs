@@ -15,7 +15,7 @@ use lift_core::pipeline::{sample_baseline, sample_fine_only, sample_lift, Coarse
 use lift_core::run::{load_run, Trained, TrainedRun, Weights};
 use lift_core::seed::mix;
 use lift_core::study::Resize;
-use lift_core::{BackendTask, ModelKind, PathFile, SamplingPath, Strategy, TimestepRule};
+use lift_core::{BackendTask, ModelKind, PathFile, SamplingPath, Shard, Strategy, TimestepRule};
 use serde::{Deserialize, Serialize};
 
 use crate::clean_images::gaussian;
@@ -39,6 +39,24 @@ pub struct GenerateJob {
     pub seed: u64,
     /// Also compute Inception features of the float samples into `features.f32`.
     pub features: Option<FeatureSpec>,
+    /// Only this part of the images (whole batches), for `lift-analyze merge`.
+    #[serde(default, skip_serializing_if = "Shard::is_whole")]
+    pub shard: Shard,
+}
+
+impl GenerateJob {
+    /// The job as the folder records it: what fixes the images, not how many or in which parts.
+    fn identity(&self) -> GenerateJob {
+        GenerateJob { num_images: 0, batch: 0, shard: Shard::WHOLE, ..self.clone() }
+    }
+
+    /// The features file of this job's part.
+    pub fn features_file(&self) -> PathBuf {
+        match self.shard.is_whole() {
+            true => self.out.join(FeatureFile::NAME),
+            false => self.out.join(format!("features.{}.f32", self.shard.suffix())),
+        }
+    }
 }
 
 /// The Inception network and resize for features of generated images.
@@ -57,6 +75,18 @@ pub struct GenerateReport {
     pub already_there: usize,
     pub seconds: f64,
     pub images_per_s: f64,
+}
+
+impl GenerateReport {
+    /// Parts that ran side by side (`--devices`): their images summed over the slowest part's time.
+    pub fn joined(parts: Vec<GenerateReport>) -> Self {
+        let seconds = parts.iter().map(|p| p.seconds).fold(0.0, f64::max);
+        let generated = parts.iter().map(|p| p.generated).sum::<usize>();
+        let already_there = parts.iter().map(|p| p.already_there).sum();
+        let first = parts.into_iter().next().expect("one part per device");
+        let images_per_s = if generated == 0 { f64::NAN } else { generated as f64 / seconds };
+        Self { generated, already_there, seconds, images_per_s, ..first }
+    }
 }
 
 /// How a strategy samples.
@@ -173,6 +203,12 @@ pub fn sample_images<B: Backend>(trained: &TrainedRun<B>, plan: &Plan, ks: &[usi
     }
 }
 
+impl crate::spread::Sharded for GenerateJob {
+    fn with_shard(self, shard: Shard) -> Self {
+        Self { shard, ..self }
+    }
+}
+
 impl BackendTask for GenerateJob {
     type Output = Result<GenerateReport>;
 
@@ -183,24 +219,25 @@ impl BackendTask for GenerateJob {
         std::fs::create_dir_all(&self.out).with_context(|| format!("cannot create {}", self.out.display()))?;
         let record = self.out.join("generation.json");
         match lift_core::io::read_json::<GenerateJob>(&record) {
-            Ok(previous) if GenerateJob { num_images: self.num_images, batch: self.batch, ..previous.clone() } != self => bail!(
+            Ok(previous) if previous.identity() != self.identity() => bail!(
                 "{} holds images of another generation (see {}); use another --out",
                 self.out.display(),
                 record.display()
             ),
-            _ => lift_core::io::write_json(&record, &self)?,
+            _ => lift_core::io::write_json(&record, &GenerateJob { shard: Shard::WHOLE, ..self.clone() })?,
         }
         let inception = match &self.features {
             Some(f) => Some((InceptionV3::<B::InnerBackend>::load(&f.inception, &device)?, f.resize)),
             None => None,
         };
-        let mut features = FeatureFile::open(&self.out.join(FeatureFile::NAME), self.features.is_some())?;
+        let mut features = FeatureFile::open(&self.features_file(), self.features.is_some())?;
+        let mine = self.shard.range(self.num_images, self.batch);
         // With features, an image is done when its features are; they come in image order.
         let missing: Vec<usize> = match &features {
-            Some(f) => (f.len()?.min(self.num_images)..self.num_images).collect(),
-            None => (0..self.num_images).filter(|k| !self.out.join(image_name(*k)).exists()).collect(),
+            Some(f) => ((mine.start + f.len()?).min(mine.end)..mine.end).collect(),
+            None => mine.clone().filter(|k| !self.out.join(image_name(*k)).exists()).collect(),
         };
-        let progress = Progress::new("generate", self.num_images as u64, (self.num_images - missing.len()) as u64);
+        let progress = Progress::new("generate", mine.len() as u64, (mine.len() - missing.len()) as u64);
         let start = Instant::now();
         for chunk in missing.chunks(self.batch.max(1)) {
             let x = sample_images(&trained, &plan, chunk, self.seed, &device);
@@ -215,11 +252,14 @@ impl BackendTask for GenerateJob {
         }
         progress.finish();
         let seconds = start.elapsed().as_secs_f64();
+        if !self.shard.is_whole() {
+            crate::generation_parts::write_part(&self, mine.clone())?;
+        }
         Ok(GenerateReport {
             evaluations: plan.evaluations(),
             timesteps: plan.timesteps(),
             generated: missing.len(),
-            already_there: self.num_images - missing.len(),
+            already_there: mine.len() - missing.len(),
             seconds,
             images_per_s: if missing.is_empty() { f64::NAN } else { missing.len() as f64 / seconds },
         })

@@ -1,13 +1,17 @@
-//! Generation along paths: deterministic per seed, resumable, and the fair protocol's equal budgets.
+//! Generation along paths: deterministic per seed, resumable, shardable (also over the devices
+//! of one process), and the fair protocol's equal budgets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use lift_analyze::generate::{resolve_plan, GenerateJob};
+use lift_analyze::fid::features::FeatureFile;
+use lift_analyze::generate::{resolve_plan, FeatureSpec, GenerateJob};
+use lift_analyze::generation_parts::merge;
 use lift_analyze::heatmap::{Block, Blocks, Heatmap};
 use lift_analyze::paths::{find_path, path_steps, PathRequest};
 use lift_core::chain_rule::ChainRule;
 use lift_core::run::Weights;
-use lift_core::{run_on, DeviceSpec, ModelKind, NoiseSchedule, Strategy, TimestepRule};
+use lift_core::study::Resize;
+use lift_core::{run_on, DeviceSpec, ModelKind, NoiseSchedule, Shard, Strategy, TimestepRule};
 
 mod common;
 use common::fake_run;
@@ -25,6 +29,7 @@ fn job(run: &Path, strategy: Strategy, out: &Path, n: usize, batch: usize) -> Ge
         batch,
         seed: 11,
         features: None,
+        shard: lift_core::Shard::WHOLE,
     }
 }
 
@@ -53,6 +58,52 @@ fn generation_is_deterministic_and_resumable() {
     // A folder of another generation is refused instead of mixed.
     let e = run_on(DeviceSpec::Cpu, GenerateJob { seed: 12, ..job(&run, Strategy::Diagonal, &a, 5, 5) }).unwrap().unwrap_err();
     assert!(e.to_string().contains("another generation"), "{e}");
+}
+
+/// Three shards of a generation with features, merged: the same images and features as one run.
+#[test]
+fn a_generation_in_three_shards_merges_into_the_unsharded_one() {
+    let Some(inception) = common::inception_weights() else { return };
+    let run = fake_run("shards", ModelKind::Lift);
+    let (whole, parts) = (run.join("whole"), run.join("parts"));
+    let features = Some(FeatureSpec { inception, resize: Resize::BicubicAntialias });
+    let with = |out: &Path, shard: Shard| GenerateJob { features: features.clone(), shard, ..job(&run, Strategy::Diagonal, out, 7, 2) };
+    run_on(DeviceSpec::Cpu, with(&whole, Shard::WHOLE)).unwrap().unwrap();
+    let files: Vec<PathBuf> = (0..3).map(|i| parts.join(format!("generation.part-{i}-of-3.json"))).collect();
+    for i in 0..3 {
+        run_on(DeviceSpec::Cpu, with(&parts, Shard { index: i, count: 3 })).unwrap().unwrap();
+        assert!(files[i].exists());
+    }
+    assert!(merge(&files[1..]).unwrap_err().to_string().contains("0/3 are missing"));
+    assert!(merge(&[files[0].clone(), files[0].clone(), files[1].clone(), files[2].clone()]).unwrap_err().to_string().contains("given twice"));
+    merge(&files).unwrap();
+    assert_eq!(bytes(&whole, 7), bytes(&parts, 7));
+    let read = |dir: &Path| std::fs::read(dir.join(FeatureFile::NAME)).unwrap();
+    assert_eq!(read(&whole), read(&parts), "merged features equal the unsharded ones bit for bit");
+    std::fs::remove_file(parts.join("000005.png")).unwrap();
+    assert!(merge(&files).unwrap_err().to_string().contains("000005.png is missing"));
+}
+
+/// `generate --devices cpu,cpu` makes the same images as one device, and merges its parts.
+#[test]
+fn a_generation_on_two_devices_equals_the_one_device_generation() {
+    let run = fake_run("gen-devices", ModelKind::Lift);
+    let generate = |out: &str, devices: &[&str]| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_lift-analyze"))
+            .args(["generate", "--strategy", "diagonal", "--num-images", "5", "--steps", "6", "--batch", "2", "--seed", "11", "--weights", "ema"])
+            .arg("--run")
+            .arg(&run)
+            .arg("--out")
+            .arg(run.join(out))
+            .args(devices)
+            .status()
+            .unwrap();
+        assert!(status.success(), "generate {devices:?}");
+    };
+    generate("one", &[]);
+    generate("two", &["--devices", "cpu,cpu"]);
+    assert_eq!(bytes(&run.join("one"), 5), bytes(&run.join("two"), 5));
+    assert!(run.join("two/generation.part-1-of-2.json").exists(), "the parts' record stays beside the images");
 }
 
 #[test]

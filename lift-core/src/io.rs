@@ -8,8 +8,11 @@ use anyhow::{Context, Result};
 
 /// The temporary name a write goes to before it is renamed into place.
 pub fn temp_path(path: &Path) -> PathBuf {
+    // Unique per write: threads of one process (one per device) may write the same file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, then renames it.

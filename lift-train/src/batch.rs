@@ -114,6 +114,10 @@ pub struct EpochLoader<B: Backend> {
     seed: u64,
     vary_per_epoch: bool,
     next_epoch: Arc<AtomicUsize>,
+    /// Data-parallel split: this loader yields part `part.0` of `part.1` of every batch.
+    part: (usize, usize),
+    /// How many parts [`DataLoader::slice`] cuts (the devices of a multi-device run).
+    parts: usize,
     device: B::Device,
 }
 
@@ -151,8 +155,18 @@ impl<B: Backend> EpochLoader<B> {
             seed,
             vary_per_epoch,
             next_epoch: Arc::new(AtomicUsize::new(first_epoch)),
+            part: (0, 1),
+            parts: 1,
             device,
         }
+    }
+
+    /// Splits into `devices` parts when Burn's multi-device training slices this loader: part
+    /// d yields the d-th `batch_size / devices` items of each batch, so the devices together see
+    /// exactly the batches of one device.
+    pub fn for_devices(mut self, devices: usize) -> Self {
+        self.parts = devices.max(1);
+        self
     }
 
     /// The (image, seed) pairs of an epoch, in batch order.
@@ -166,56 +180,75 @@ impl<B: Backend> EpochLoader<B> {
         order.into_iter().map(|i| (i, mix(epoch_seed, i as u64))).collect()
     }
 
+    /// This loader's batches of `epoch`: whole batches, or this part of each.
+    pub fn epoch_batches(&self, epoch: usize) -> Vec<Vec<(usize, u64)>> {
+        let (d, n) = self.part;
+        self.epoch_items(epoch)
+            .chunks(self.batch_size)
+            .map(|b| b[d * b.len() / n..(d + 1) * b.len() / n].to_vec())
+            .filter(|b| !b.is_empty())
+            .collect()
+    }
+
     /// The batch at position `k` of `epoch`, for tests and fixed-batch evaluation.
     pub fn batch_of(&self, epoch: usize, k: usize) -> NoisedBatch<B> {
-        let items = self.epoch_items(epoch);
-        let end = ((k + 1) * self.batch_size).min(items.len());
-        self.source.batch(&items[k * self.batch_size..end], &self.device)
+        self.source.batch(&self.epoch_batches(epoch)[k], &self.device)
     }
 }
 
 struct EpochIter<'a, B: Backend> {
     loader: &'a EpochLoader<B>,
-    items: Vec<(usize, u64)>,
+    batches: Vec<Vec<(usize, u64)>>,
     position: usize,
+    items_done: usize,
 }
 
 impl<B: Backend> Iterator for EpochIter<'_, B> {
     type Item = NoisedBatch<B>;
     fn next(&mut self) -> Option<NoisedBatch<B>> {
-        if self.position >= self.items.len() {
-            return None;
-        }
-        let end = (self.position + self.loader.batch_size).min(self.items.len());
-        let batch = self.loader.source.batch(&self.items[self.position..end], &self.loader.device);
-        self.position = end;
-        Some(batch)
+        let items = self.batches.get(self.position)?;
+        self.position += 1;
+        self.items_done += items.len();
+        Some(self.loader.source.batch(items, &self.loader.device))
     }
 }
 
 impl<B: Backend> DataLoaderIterator<NoisedBatch<B>> for EpochIter<'_, B> {
     fn progress(&self) -> Progress {
-        Progress::new(self.position, self.items.len())
+        Progress::new(self.items_done, self.batches.iter().map(Vec::len).sum())
     }
 }
 
 impl<B: Backend> DataLoader<B, NoisedBatch<B>> for EpochLoader<B> {
     fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<NoisedBatch<B>> + 'a> {
         let epoch = self.next_epoch.fetch_add(1, Ordering::SeqCst);
-        Box::new(EpochIter { loader: self, items: self.epoch_items(epoch), position: 0 })
+        Box::new(EpochIter { loader: self, batches: self.epoch_batches(epoch), position: 0, items_done: 0 })
     }
 
     fn num_items(&self) -> usize {
-        self.per_epoch
+        let (d, n) = self.part;
+        // Whole batches split as in `epoch_batches`; the short last one too.
+        let whole = self.per_epoch / self.batch_size;
+        let last = self.per_epoch % self.batch_size;
+        whole * ((d + 1) * self.batch_size / n - d * self.batch_size / n) + ((d + 1) * last / n - d * last / n)
     }
 
     fn to_device(&self, device: &B::Device) -> Arc<dyn DataLoader<B, NoisedBatch<B>>> {
         Arc::new(Self { device: device.clone(), ..self.shallow_clone() })
     }
 
+    /// Burn's `split_dataloader` cuts `[0, num_items)` into equal ranges, one per device: range
+    /// d becomes part d of every batch (see [`for_devices`](Self::for_devices)), with its own
+    /// epoch counter so that each part walks the epochs once.
     fn slice(&self, start: usize, end: usize) -> Arc<dyn DataLoader<B, NoisedBatch<B>>> {
-        let indices = Arc::new(self.indices[start..end].to_vec());
-        Arc::new(Self { per_epoch: indices.len(), indices, ..self.shallow_clone() })
+        let epoch = Arc::new(AtomicUsize::new(self.next_epoch.load(Ordering::SeqCst)));
+        if self.parts > 1 && self.part == (0, 1) {
+            let d = (start / (self.num_items() / self.parts).max(1)).min(self.parts - 1);
+            return Arc::new(Self { part: (d, self.parts), next_epoch: epoch, ..self.shallow_clone() });
+        }
+        // Not a device split: a plain range of the images, keeping the epoch cap.
+        let indices = Arc::new(self.indices[start.min(self.indices.len())..end.min(self.indices.len())].to_vec());
+        Arc::new(Self { per_epoch: self.per_epoch.min(indices.len()), indices, next_epoch: epoch, ..self.shallow_clone() })
     }
 }
 
@@ -229,6 +262,8 @@ impl<B: Backend> EpochLoader<B> {
             seed: self.seed,
             vary_per_epoch: self.vary_per_epoch,
             next_epoch: self.next_epoch.clone(),
+            part: self.part,
+            parts: self.parts,
             device: self.device.clone(),
         }
     }
@@ -269,5 +304,25 @@ mod tests {
         assert_ne!(e1.iter().map(|p| p.0).collect::<Vec<_>>(), e2.iter().map(|p| p.0).collect::<Vec<_>>());
         let sizes: Vec<usize> = loader.iter().map(|b| b.x64.dims()[0]).collect();
         assert_eq!(sizes, [4, 4]);
+    }
+
+    #[test]
+    fn a_device_split_gives_each_device_its_part_of_every_batch_once_per_epoch() {
+        let images = ImageSet::from_pixels(2, (0..10).map(|k| vec![k as u8; 12]).collect()).unwrap();
+        let source = Arc::new(NoiseSource { images: Arc::new(images), schedule: NoiseSchedule::reference() });
+        let mut t = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap().train;
+        (t.batch_size, t.max_batches_per_epoch) = (4, 0);
+        let one = EpochLoader::<burn::backend::Flex>::train(source.clone(), (0..10).collect(), &t, 1, Default::default());
+        let loader = Arc::new(EpochLoader::<burn::backend::Flex>::train(source, (0..10).collect(), &t, 1, Default::default()).for_devices(2));
+        let parts = burn::data::dataloader::split::split_dataloader::<burn::backend::Flex, _>(loader, &[Default::default(), Default::default()]);
+        for epoch in 1..=2 {
+            let seen: Vec<Vec<f32>> = parts.iter().map(|p| p.iter().flat_map(|b| b.eps64.into_data().to_vec::<f32>().unwrap()).collect()).collect();
+            // Part 0 holds the first half of each of the two batches, part 1 the second.
+            let whole: Vec<Vec<f32>> = (0..2).map(|k| one.batch_of(epoch, k).eps64.into_data().to_vec::<f32>().unwrap()).collect();
+            let half = whole[0].len() / 2;
+            assert_eq!(seen[0], [&whole[0][..half], &whole[1][..half]].concat(), "epoch {epoch}");
+            assert_eq!(seen[1], [&whole[0][half..], &whole[1][half..]].concat(), "epoch {epoch}");
+        }
+        assert_eq!(parts.iter().map(|p| p.num_items()).sum::<usize>(), 8);
     }
 }

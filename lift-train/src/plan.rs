@@ -34,6 +34,8 @@ pub struct StepPlan {
     pub train: TrainConfig,
     /// Optimiser steps per epoch.
     pub steps_per_epoch: usize,
+    /// Data-parallel devices: each optimiser step receives the sum of their gradients.
+    pub devices: usize,
     state: Arc<Mutex<State>>,
     hook: Option<EpochHook>,
 }
@@ -48,7 +50,19 @@ impl StepPlan {
     /// A plan starting after `epochs_done` complete epochs (a resumed run continues its counts).
     pub fn new(train: TrainConfig, steps_per_epoch: usize, epochs_done: usize, hook: Option<EpochHook>) -> Self {
         let state = State { step: epochs_done * steps_per_epoch, ..State::default() };
-        Self { train, steps_per_epoch: steps_per_epoch.max(1), state: Arc::new(Mutex::new(state)), hook }
+        Self { train, steps_per_epoch: steps_per_epoch.max(1), devices: 1, state: Arc::new(Mutex::new(state)), hook }
+    }
+
+    /// The plan of a run on `devices` data-parallel devices.
+    pub fn on_devices(mut self, devices: usize) -> Self {
+        self.devices = devices.max(1);
+        self
+    }
+
+    /// What the summed gradients of one optimiser step are multiplied by to be a mean: one over
+    /// the micro-batches times the devices.
+    pub fn gradient_scale(&self) -> f64 {
+        1.0 / (self.train.accumulate.max(1) * self.devices) as f64
     }
 
     /// Optimiser steps taken so far.

@@ -58,6 +58,10 @@ pub struct EpochRenderer {
     shown_grid: Option<String>,
     /// Names the run on each line (two trainings may share a terminal).
     label: String,
+    /// Training items that report a finished epoch: one per device, since each device's last
+    /// step of the epoch reports the whole epoch's progress.
+    train_parts: usize,
+    finished_parts: usize,
 }
 
 impl EpochRenderer {
@@ -93,7 +97,15 @@ impl EpochRenderer {
             newest_grid,
             shown_grid: None,
             label,
+            train_parts: 1,
+            finished_parts: 0,
         }
+    }
+
+    /// Training runs on `devices` devices at once (burn-train's multi-device strategy).
+    pub fn on_devices(mut self, devices: usize) -> Self {
+        self.train_parts = devices.max(1);
+        self
     }
 
     fn record(&mut self, valid: bool, state: &MetricState) {
@@ -175,7 +187,13 @@ impl MetricsRendererTraining for EpochRenderer {
         self.epoch = item.global_progress.items_processed;
         self.epochs = item.global_progress.items_total;
         self.start.get_or_insert_with(Instant::now);
-        let done = epoch_done(&item);
+        if epoch_done(&item) {
+            self.finished_parts += 1;
+        }
+        let done = self.finished_parts >= self.train_parts;
+        if done {
+            self.finished_parts = 0;
+        }
         if let Some(tui) = &mut self.tui {
             tui.render_train(item, indicators);
         }

@@ -11,13 +11,13 @@ use burn::optim::AdamWConfig;
 use burn::record::Recorder;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
-use burn::train::{Interrupter, Learner, SupervisedTraining};
+use burn::train::{ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim, SupervisedTraining};
 use lift_core::checkpoint::{save_module, ModelKind};
 use lift_core::config::{LiftConfig, ModelConfig};
 use lift_core::data::ImageSet;
 use lift_core::model::init::seeded_module;
 use lift_core::run::{git_commit, DatasetInfo, RunDir, RunInfo, Weights};
-use lift_core::{run_on, BackendTask, BaselineUNet, DeviceSpec, LiftUNet};
+use lift_core::{run_on_devices, BaselineUNet, Devices, LiftUNet, MultiBackendTask};
 
 use crate::batch::{steps_per_epoch, EpochLoader, NoiseSource};
 use crate::checkpoints::CheckpointPolicy;
@@ -69,7 +69,8 @@ pub struct TrainOptions {
     pub model: ModelKind,
     pub data: PathBuf,
     pub out: PathBuf,
-    pub device: DeviceSpec,
+    /// One device, or several for data-parallel training (the first is the main one).
+    pub devices: Devices,
     pub resume: Resume,
     pub skip_bad_images: bool,
     pub dashboard: Dashboard,
@@ -81,6 +82,10 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
     let images = Arc::new(ImageSet::load(&opts.data, opts.config.model.resolution, opts.skip_bad_images)?);
     let completed = prepare_run_dir(&run, &opts)?;
     let (train_idx, valid_idx) = images.split(opts.config.train.validation_fraction, opts.config.train.seed);
+    let n = opts.devices.len();
+    if !opts.config.train.batch_size.is_multiple_of(n) {
+        bail!("train.batch_size = {} does not split over the {n} devices {}: use a multiple of {n}", opts.config.train.batch_size, opts.devices);
+    }
     if steps_per_epoch(train_idx.len(), &opts.config.train) == 0 {
         bail!(
             "{} training images make no batch of train.batch_size = {} (train.drop_last drops a short last batch)",
@@ -99,7 +104,7 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
             valid_images: valid_idx.len(),
         },
         git_commit: git_commit(),
-        device: opts.device.to_string(),
+        device: opts.devices.to_string(),
         epochs_planned: opts.config.train.epochs,
         epochs_completed: completed,
         train_seconds: previous_seconds(&run),
@@ -119,7 +124,7 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
     );
     let start = Instant::now();
     let task = TrainTask { opts: opts.clone(), images, train_idx, valid_idx, first_epoch: completed + 1 };
-    let outcome = run_on(opts.device, task)??;
+    let outcome = run_on_devices(&opts.devices, task)??;
     info.parameters = outcome.parameters;
     info.train_seconds += start.elapsed().as_secs_f64();
     info.epochs_completed = outcome.epochs_completed;
@@ -237,20 +242,21 @@ struct TrainTask {
     first_epoch: usize,
 }
 
-impl BackendTask for TrainTask {
+impl MultiBackendTask for TrainTask {
     type Output = Result<Outcome>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Outcome> {
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<Outcome> {
         let (config, seed) = (self.opts.config.model.clone(), self.opts.config.train.seed);
+        let device = devices[0].clone();
         match self.opts.model {
-            ModelKind::Lift => self.launch::<B, _>(initial_lift::<B>(&config, seed, &device), device),
-            ModelKind::Baseline => self.launch::<B, _>(initial_baseline::<B>(&config, seed, &device), device),
+            ModelKind::Lift => self.launch::<B, _>(initial_lift::<B>(&config, seed, &device), devices),
+            ModelKind::Baseline => self.launch::<B, _>(initial_baseline::<B>(&config, seed, &device), devices),
         }
     }
 }
 
 impl TrainTask {
-    fn launch<B, M>(self, net: M, device: B::Device) -> Result<Outcome>
+    fn launch<B, M>(self, net: M, devices: Vec<B::Device>) -> Result<Outcome>
     where
         B: AutodiffBackend,
         M: Denoiser<B> + AutodiffModule<B> + std::fmt::Display + 'static,
@@ -258,13 +264,14 @@ impl TrainTask {
     {
         let opts = &self.opts;
         let t = &opts.config.train;
+        let device = devices[0].clone();
         let run = RunDir(opts.out.clone());
         let parameters = burn::module::Module::num_params(&net);
         let (epochs, resumed) = (t.epochs, self.first_epoch - 1);
         let steps_per_epoch = steps_per_epoch(self.train_idx.len(), t);
         let newest_grid = Arc::new(Mutex::new(None));
         let hook = sample_hook::<B, M>(&opts.config, opts.out.clone(), newest_grid.clone(), device.clone());
-        let model = Diffusion::<B, M>::new(net, StepPlan::new(t.clone(), steps_per_epoch, resumed, hook));
+        let model = Diffusion::<B, M>::new(net, StepPlan::new(t.clone(), steps_per_epoch, resumed, hook).on_devices(devices.len()));
         if resumed >= epochs {
             // Nothing left to train: make sure the final weights exist.
             let model = load_checkpoint(model, &run, resumed, &device)?;
@@ -272,7 +279,7 @@ impl TrainTask {
             return Ok(Outcome { parameters, epochs_completed: resumed, stopped: None });
         }
         let source = Arc::new(NoiseSource { images: self.images.clone(), schedule: opts.config.schedule.build() });
-        let train = EpochLoader::<B>::train(source.clone(), self.train_idx.clone(), t, self.first_epoch, device.clone());
+        let train = EpochLoader::<B>::train(source.clone(), self.train_idx.clone(), t, self.first_epoch, device.clone()).for_devices(devices.len());
         let valid = EpochLoader::<B::InnerBackend>::valid(source, self.valid_idx.clone(), t.batch_size, t.seed, device.clone());
         let interrupter = Interrupter::new();
         let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> =
@@ -285,7 +292,8 @@ impl TrainTask {
             tui,
             newest_grid.clone(),
             opts.model.to_string(),
-        );
+        )
+        .on_devices(devices.len());
         let policy = CheckpointPolicy::new(t, epochs, checkpoint_epochs(&run.checkpoints()), run.checkpoints().join("best.json"));
         let pick_64: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_64);
         let pick_32: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_32);
@@ -311,6 +319,10 @@ impl TrainTask {
         }
         if resumed > 0 {
             training = training.checkpoint(resumed);
+        }
+        if devices.len() > 1 {
+            // Gradients meet on the main device, where our `optimize` averages, clips and updates the EMA once.
+            training = training.with_training_strategy(ExecutionStrategy::multi(devices, MultiDeviceOptim::OptimMainDevice).into());
         }
         let optim = AdamWConfig::new()
             .with_weight_decay(t.weight_decay as f32)

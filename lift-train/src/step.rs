@@ -199,8 +199,9 @@ where
         let Some(sum) = self.plan.accumulate::<B, M>(&self.net, grads) else {
             return self; // an inner micro-batch: its gradient waits in the accumulator
         };
-        let k = self.plan.train.accumulate.max(1);
-        let grads = if k > 1 { scale_grads::<B, M>(&self.net, sum, 1.0 / k as f64) } else { sum };
+        // Burn's multi-device step sums the devices' gradients; accumulation sums micro-batches.
+        let scale = self.plan.gradient_scale();
+        let grads = if scale < 1.0 { scale_grads::<B, M>(&self.net, sum, scale) } else { sum };
         let grads = clip_grad_norm::<B, M>(&self.net, grads, self.plan.train.grad_clip);
         let mut model = optim.step(lr, self, grads);
         let (step, epoch_end) = model.plan.advance();

@@ -142,7 +142,7 @@ fn options(config: &LiftConfig, data: &Path, out: &Path, resume: Resume) -> Trai
         model: ModelKind::Lift,
         data: data.to_path_buf(),
         out: out.to_path_buf(),
-        device: DeviceSpec::Cpu,
+        devices: DeviceSpec::Cpu.into(),
         resume,
         skip_bad_images: false,
         dashboard: Dashboard::Quiet,
@@ -176,5 +176,73 @@ fn sample_grids_every_epoch_and_resume_from_a_named_checkpoint() {
     }
     let e = train(options(&c, &data, &b, Resume::Epoch(9))).unwrap_err().to_string();
     assert!(e.contains("epoch 9"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Burn's multi-device training on `cpu,cpu` with a global batch of 8 (4 per device) takes the
+/// same three optimiser steps (three epochs of one batch) as one device with batch 8: same weights,
+/// EMA and loss curve, clip active.
+#[test]
+fn two_devices_train_as_one_with_the_same_global_batch() {
+    let dir = std::env::temp_dir().join(format!("lift-devices-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = disc_folder(&dir, 8);
+    let mut c = config();
+    let t = &mut c.train;
+    (t.epochs, t.batch_size, t.drop_last, t.grad_clip, t.lr, t.ema_decay, t.sample_every) = (3, 8, true, 0.05, 1e-4, 0.9, 0);
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    train(options(&c, &data, &one, Resume::Fresh)).unwrap();
+    train(TrainOptions { devices: "cpu,cpu".parse().unwrap(), ..options(&c, &data, &two, Resume::Fresh) }).unwrap();
+    for which in [Weights::Raw, Weights::Ema] {
+        let load = |run: &Path| {
+            let template = LiftUNet::<A>::new(&c.model, &Default::default());
+            values(&load_module(template, &RunDir(run.to_path_buf()).weights(which), &Default::default()).unwrap())
+        };
+        let (x, y) = (load(&one), load(&two));
+        let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+        assert!(worst <= 1e-5, "{which} weights differ by {worst}");
+        let init = values(&initial_lift::<A>(&c.model, c.train.seed, &Default::default()));
+        assert!(x.iter().zip(&init).any(|(p, q)| p != q), "{which} weights moved");
+    }
+    let curve = |run: &Path| -> Vec<f64> {
+        let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect()
+    };
+    let (x, y) = (curve(&one), curve(&two));
+    assert_eq!((x.len(), y.len()), (3, 3), "one row per epoch: {x:?} vs {y:?}");
+    assert!(x.iter().zip(&y).all(|(p, q)| (p - q).abs() <= 1e-5), "train loss {x:?} vs {y:?}");
+    let e = train(TrainOptions { devices: "cpu,cpu,cpu".parse().unwrap(), ..options(&c, &data, &dir.join("three"), Resume::Fresh) });
+    assert!(e.unwrap_err().to_string().contains("train.batch_size = 8"), "an uneven split is refused");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Two workers on the wgpu adapter (lavapipe in CI: both share its one client) train two steps of
+/// a global batch of 8 and follow the CPU's single-device loss curve.
+#[cfg(feature = "wgpu")]
+#[test]
+fn two_wgpu_workers_train_two_steps() {
+    let dir = std::env::temp_dir().join(format!("lift-wgpu-devices-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = disc_folder(&dir, 8);
+    let mut c = config();
+    let t = &mut c.train;
+    (t.epochs, t.batch_size, t.drop_last, t.grad_clip, t.lr, t.sample_every) = (2, 8, true, 0.05, 1e-4, 0);
+    let (cpu, gpu) = (dir.join("cpu"), dir.join("wgpu"));
+    train(options(&c, &data, &cpu, Resume::Fresh)).unwrap();
+    match train(TrainOptions { devices: "wgpu,wgpu".parse().unwrap(), ..options(&c, &data, &gpu, Resume::Fresh) }) {
+        Err(e) if e.to_string().contains("could not start") => {
+            assert!(std::env::var_os("LIFT_REQUIRE_WGPU").is_none(), "wgpu unavailable: {e}");
+            eprintln!("skipped: no wgpu adapter ({e})");
+            return;
+        }
+        other => other.unwrap(),
+    };
+    let curve = |run: &Path| -> Vec<f64> {
+        let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect()
+    };
+    let (x, y) = (curve(&cpu), curve(&gpu));
+    assert_eq!(y.len(), 2, "one row per epoch: {y:?}");
+    assert!(x.iter().zip(&y).all(|(p, q)| ((p - q) / p).abs() <= 1e-3), "cpu {x:?} vs wgpu,wgpu {y:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -61,7 +61,7 @@ fn options(config: LiftConfig, model: ModelKind, data: &Path, out: &Path) -> Tra
         model,
         data: data.to_path_buf(),
         out: out.to_path_buf(),
-        device: DeviceSpec::Cpu,
+        devices: DeviceSpec::Cpu.into(),
         resume: Resume::Fresh,
         skip_bad_images: false,
         dashboard: Dashboard::Quiet,

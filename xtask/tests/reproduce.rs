@@ -1,5 +1,7 @@
-//! `cargo xtask reproduce --preset smoke` end to end: every artifact exists and parses, a re-run
-//! does nothing, and a run killed during training finishes with the same numbers.
+//! `cargo xtask reproduce --preset smoke --devices cpu,cpu` end to end: every artifact exists and
+//! parses, a re-run does nothing, and a run killed during training finishes with the same numbers.
+//! Two CPU devices take the multi-device paths (trainings side by side, heatmaps and sample sets
+//! split and merged).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,7 +13,7 @@ fn workspace() -> PathBuf {
 
 fn reproduce(out: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.current_dir(workspace()).args(["reproduce", "--preset", "smoke", "--out"]).arg(out);
+    cmd.current_dir(workspace()).args(["reproduce", "--preset", "smoke", "--devices", "cpu,cpu", "--out"]).arg(out);
     cmd
 }
 

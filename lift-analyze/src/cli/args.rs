@@ -12,7 +12,7 @@ use lift_core::data::DEFAULT_DATA;
 use lift_core::grid::GridSpec;
 use lift_core::run::Weights;
 use lift_core::study::{MseProtocol, RealSubset, Resize};
-use lift_core::{DeviceSpec, ModelKind, Strategy, TimestepRule};
+use lift_core::{DeviceSpec, Devices, ModelKind, Shard, Strategy, TimestepRule};
 
 use crate::fid::DEFAULT_WEIGHTS;
 use crate::jacobian::Estimator;
@@ -63,6 +63,12 @@ pub struct HeatmapArgs {
     /// Most samples (images × probes) per forward pass.
     #[arg(long, value_parser = count(1, 65_536), default_value = "64")]
     pub max_batch: usize,
+    /// Compute part I of N of the rows into `<out>.part-I-of-N` (join the parts with `merge`).
+    #[arg(long, default_value = "0/1")]
+    pub shard: Shard,
+    /// Several devices of one backend (cuda:0,cuda:1): each does one part, merged at the end.
+    #[arg(long, conflicts_with_all = ["device", "shard"])]
+    pub devices: Option<Devices>,
 }
 
 #[derive(Args)]
@@ -150,6 +156,22 @@ pub struct GenerateArgs {
     /// Also write an 8×8 sample grid here.
     #[arg(long)]
     pub grid: Option<PathBuf>,
+    /// Make part I of N of the images (whole batches) and record it for `merge`.
+    #[arg(long, default_value = "0/1")]
+    pub shard: Shard,
+    /// Several devices of one backend (cuda:0,cuda:1): each does one part, merged at the end.
+    #[arg(long, conflicts_with_all = ["device", "shard"])]
+    pub devices: Option<Devices>,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Part files: `<heatmap>.part-I-of-N`, or a sample folder's `generation.part-I-of-N.json`.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// The merged heatmap (heatmap parts only) [default: the parts' name without the suffix].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -231,8 +253,9 @@ pub struct EvaluateArgs {
     pub steps: Option<usize>,
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub inception: PathBuf,
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceSpec,
+    /// cpu, wgpu, cuda:N, or a list of one backend's devices (cuda:0,cuda:1) that share each sample set.
+    #[arg(long, visible_alias = "devices", default_value = "cpu")]
+    pub device: Devices,
 }
 
 #[derive(Args)]

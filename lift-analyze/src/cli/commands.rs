@@ -1,9 +1,9 @@
 //! One function per `lift-analyze` subcommand: arguments (defaults from the run's study config)
 //! become a job, the job runs on the chosen device, the result is written and summarised.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use lift_core::run::RunDir;
 use lift_core::study::{HeatmapSeeds, StudyConfig};
 use lift_core::{run_on, LiftConfig, NoiseSchedule, PathFile, Strategy};
@@ -66,9 +66,36 @@ pub fn heatmap(a: HeatmapArgs) -> Result<()> {
         data: a.run.data,
         estimator: a.estimator,
         max_batch: a.max_batch,
+        shard: a.shard,
     };
-    let map = run_on(a.run.device, job)??;
-    println!("heatmap {}×{} in {:.0} s → {}", map.len(), map.len(), map.meta.seconds, a.out.display());
+    if let Some(devices) = &a.devices {
+        let map = crate::heatmap::parts::compute_on(job, devices)?;
+        println!("heatmap {}×{} on {devices} in {:.0} device-s → {}", map.len(), map.len(), map.meta.seconds, a.out.display());
+        return Ok(());
+    }
+    match run_on(a.run.device, job)?? {
+        Some(map) => println!("heatmap {}×{} in {:.0} s → {}", map.len(), map.len(), map.meta.seconds, a.out.display()),
+        None => println!("part {} of the heatmap → {}", a.shard, crate::heatmap::compute::partial_path(&a.out, a.shard).display()),
+    }
+    Ok(())
+}
+
+pub fn merge(a: MergeArgs) -> Result<()> {
+    if a.parts.iter().all(|p| crate::generation_parts::is_generation_part(p)) {
+        let (dir, n) = crate::generation_parts::merge(&a.parts)?;
+        println!("{} parts, {n} images → {}", a.parts.len(), dir.display());
+        return Ok(());
+    }
+    let out = match &a.out {
+        Some(out) => out.clone(),
+        None => {
+            let name = a.parts[0].to_string_lossy();
+            let stem = name.rsplit_once(".part-").map(|(s, _)| s.to_string()).context("--out: the part's name does not end in .part-I-of-N")?;
+            PathBuf::from(stem)
+        }
+    };
+    let map = crate::heatmap::parts::merge(&a.parts, &out)?;
+    println!("{} parts, heatmap {}×{} → {}", a.parts.len(), map.len(), map.len(), out.display());
     Ok(())
 }
 
@@ -134,8 +161,12 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         batch: a.batch,
         seed: a.run.seed,
         features: None,
+        shard: a.shard,
     };
-    let report = run_on(a.run.device, job)??;
+    let report = match &a.devices {
+        Some(devices) => crate::generation_parts::generate_on(job, devices)?,
+        None => run_on(a.run.device, job)??,
+    };
     println!(
         "{} model evaluations per image; generated {} ({} already there) in {:.1} s ({:.2} images/s) → {}",
         report.evaluations,
@@ -218,7 +249,7 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     for (seed, file) in a.heatmap.iter().enumerate() {
         write_study_paths(&dir, seed, file, &study, steps, &config.schedule.build())?;
     }
-    let job = EvaluateJob { dir, runs: a.runs, real: a.real, study, steps, inception: a.inception, device: a.device };
+    let job = EvaluateJob { dir, runs: a.runs, real: a.real, study, steps, inception: a.inception, devices: a.device };
     let rows = evaluate_all(&job)?;
     print!("{}", results_table(&rows));
     println!("results: {}", job.dir.results().display());

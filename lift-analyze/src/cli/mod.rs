@@ -53,6 +53,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// A run folder from a checkpoint of the original PyTorch code.
     ImportTorch(ImportTorchArgs),
+    /// Joins the parts of a heatmap or a generation computed with --shard I/N.
+    Merge(MergeArgs),
     /// Training curves of a run (train, valid and EMA-valid loss; per scale for LIFT) as PNG.
     PlotMetrics {
         /// Run folder written by lift-train.
@@ -77,6 +79,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Swd(a) => commands::swd(a),
         Command::Evaluate(a) => commands::evaluate(a),
         Command::ImportTorch(a) => commands::import_torch(a),
+        Command::Merge(a) => commands::merge(a),
         Command::PlotMetrics { run, out } => commands::plot_metrics(&run, &out),
     }
 }

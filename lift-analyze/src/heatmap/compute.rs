@@ -11,7 +11,7 @@ use burn::tensor::Tensor;
 use lift_core::grid::{Grid, GridSpec};
 use lift_core::run::{load_run, Trained, Weights};
 use lift_core::seed::mix;
-use lift_core::{BackendTask, LiftUNet};
+use lift_core::{BackendTask, LiftUNet, Shard};
 use serde::{Deserialize, Serialize};
 
 use super::file::{Block, Blocks, Heatmap, HeatmapMeta, Matrix};
@@ -34,6 +34,8 @@ pub struct HeatmapJob {
     pub estimator: Estimator,
     /// Most samples (images × probes) per forward pass; more probes run in several passes.
     pub max_batch: usize,
+    /// Only these rows, into a part file for `lift-analyze merge`.
+    pub shard: Shard,
 }
 
 /// The four blocks' estimates at one cell, normalised by the input and output sizes, without a
@@ -48,20 +50,28 @@ pub struct CellEstimate {
 
 /// A finished row, as kept in the partial file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Row {
-    index: usize,
-    cells: Vec<CellEstimate>,
+pub(crate) struct Row {
+    pub index: usize,
+    pub cells: Vec<CellEstimate>,
 }
 
+/// Rows done so far: a killed run's resume point, or a shard's part.
 #[derive(Debug, Serialize, Deserialize)]
-struct Partial {
-    meta: HeatmapMeta,
-    rows: Vec<Row>,
+pub(crate) struct Partial {
+    pub meta: HeatmapMeta,
+    /// The grid's t, SNR and log SNR, so that parts merge without the run folder.
+    #[serde(default)]
+    pub axes: [Vec<f64>; 3],
+    #[serde(default)]
+    pub shard: Shard,
+    pub rows: Vec<Row>,
 }
 
-fn partial_path(out: &Path) -> PathBuf {
+/// `<out>.partial` for a whole job, `<out>.part-I-of-N` for a shard.
+pub(crate) fn partial_path(out: &Path, shard: Shard) -> PathBuf {
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    out.with_file_name(format!("{name}.partial"))
+    let suffix = if shard.is_whole() { "partial".to_string() } else { shard.suffix() };
+    out.with_file_name(format!("{name}.{suffix}"))
 }
 
 /// A LIFT model ready for Jacobians: parameters out of the graph, plus its inner-backend copy.
@@ -219,10 +229,17 @@ pub fn estimate_cells<B: AutodiffBackend>(
         .collect()
 }
 
-impl BackendTask for HeatmapJob {
-    type Output = Result<Heatmap>;
+impl crate::spread::Sharded for HeatmapJob {
+    fn with_shard(self, shard: Shard) -> Self {
+        Self { shard, ..self }
+    }
+}
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Heatmap> {
+impl BackendTask for HeatmapJob {
+    /// The heatmap, or `None` for a shard (its part file is written).
+    type Output = Result<Option<Heatmap>>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Option<Heatmap>> {
         let start = Instant::now();
         let trained = load_run::<B>(&self.run, self.weights, &device)?;
         let Trained::Lift(model) = trained.model else {
@@ -251,9 +268,9 @@ impl BackendTask for HeatmapJob {
                             no chain-rule factor"
                 .into(),
         };
-        let partial_file = partial_path(&self.out);
+        let partial_file = partial_path(&self.out, self.shard);
         let mut rows: Vec<Row> = match lift_core::io::read_json::<Partial>(&partial_file) {
-            Ok(p) if p.meta.same_job(&meta) => {
+            Ok(p) if p.meta.same_job(&meta) && p.shard == self.shard => {
                 meta.seconds = p.meta.seconds;
                 println!("resuming {}: {} of {} rows done", self.out.display(), p.rows.len(), grid.len());
                 p.rows
@@ -261,9 +278,11 @@ impl BackendTask for HeatmapJob {
             _ => Vec::new(),
         };
         let n = grid.len();
-        let progress = Progress::new("heatmap", (n * n) as u64, (rows.len() * n) as u64);
+        let mine = self.shard.range(n, 1);
+        let axes = [grid.t.clone(), grid.snr.clone(), grid.log_snr.clone()];
+        let progress = Progress::new("heatmap", (mine.len() * n) as u64, (rows.len() * n) as u64);
         let session = Instant::now();
-        for i in 0..n {
+        for i in mine {
             if rows.iter().any(|r| r.index == i) {
                 continue;
             }
@@ -274,17 +293,26 @@ impl BackendTask for HeatmapJob {
             }
             rows.push(Row { index: i, cells });
             let snapshot = HeatmapMeta { seconds: meta.seconds + session.elapsed().as_secs_f64(), ..meta.clone() };
-            lift_core::io::write_json(&partial_file, &Partial { meta: snapshot, rows: rows.clone() })?;
+            lift_core::io::write_json(&partial_file, &Partial { meta: snapshot, axes: axes.clone(), shard: self.shard, rows: rows.clone() })?;
         }
         progress.finish();
-        rows.sort_by_key(|r| r.index);
+        if !self.shard.is_whole() {
+            return Ok(None);
+        }
         meta.seconds += start.elapsed().as_secs_f64();
-        let map = Heatmap { t_grid: grid.t.clone(), snr: grid.snr.clone(), log_snr: grid.log_snr.clone(), blocks: blocks_of(&rows), meta };
-        map.validate().context("the computed heatmap is not valid (a non-finite Jacobian?)")?;
+        let map = assemble(meta, axes, rows)?;
         map.save(&self.out)?;
         std::fs::remove_file(&partial_file).ok();
-        Ok(map)
+        Ok(Some(map))
     }
+}
+
+/// The heatmap of all rows.
+pub(crate) fn assemble(meta: HeatmapMeta, [t_grid, snr, log_snr]: [Vec<f64>; 3], mut rows: Vec<Row>) -> Result<Heatmap> {
+    rows.sort_by_key(|r| r.index);
+    let map = Heatmap { t_grid, snr, log_snr, blocks: blocks_of(&rows), meta };
+    map.validate().context("the computed heatmap is not valid (a non-finite Jacobian?)")?;
+    Ok(map)
 }
 
 fn blocks_of(rows: &[Row]) -> Blocks {

@@ -2,6 +2,7 @@
 
 pub mod compute;
 pub mod file;
+pub mod parts;
 
 pub use compute::{estimate_cell, estimate_cells, Analysed, CellEstimate, HeatmapJob};
 pub use file::{Block, Blocks, Errors, Heatmap, HeatmapMeta, Matrix};

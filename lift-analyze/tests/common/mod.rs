@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test binary uses some of them).
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -43,7 +44,6 @@ pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
 }
 
 /// `n` generated 16×16 PNGs in a fresh folder.
-#[allow(dead_code)]
 pub fn png_folder(name: &str, n: usize) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lift-pngs-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -53,4 +53,15 @@ pub fn png_folder(name: &str, n: usize) -> PathBuf {
         img.save(dir.join(format!("{k:03}.png"))).unwrap();
     }
     dir
+}
+
+/// The Inception weights, or `None` (a failure under `LIFT_REQUIRE_INCEPTION`) when not fetched.
+pub fn inception_weights() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts/weights/inception-2015-12-05.pt");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(std::env::var_os("LIFT_REQUIRE_INCEPTION").is_none(), "{} is missing: run `cargo xtask fetch-inception`", path.display());
+    eprintln!("skipped: {} is missing (cargo xtask fetch-inception)", path.display());
+    None
 }

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Parser;
 use lift_core::data::DEFAULT_DATA;
 use lift_core::config::Precision;
-use lift_core::{DeviceSpec, LiftConfig, ModelKind};
+use lift_core::{Devices, LiftConfig, ModelKind};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 
 #[derive(Parser)]
@@ -27,9 +27,10 @@ struct Cli {
     /// Override train.epochs (the total, also when resuming).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     epochs: Option<u64>,
-    /// cpu, wgpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceSpec,
+    /// cpu, wgpu, cuda or cuda:N; a list (cuda:0,cuda:1) trains data-parallel with the global
+    /// batch train.batch_size split over the devices.
+    #[arg(long, visible_alias = "devices", default_value = "cpu")]
+    device: Devices,
     /// Continue from the last complete checkpoint in the run folder.
     #[arg(long, conflicts_with = "resume_from")]
     resume: bool,
@@ -103,7 +104,7 @@ fn main() -> Result<()> {
         model: cli.model,
         data,
         out: out.clone(),
-        device: cli.device,
+        devices: cli.device,
         resume,
         skip_bad_images: cli.skip_bad_images,
         dashboard: if cli.quiet { Dashboard::Quiet } else { Dashboard::Auto },

@@ -72,9 +72,12 @@ impl FromStr for Budget {
 /// Rates measured on this machine by the probe.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rates {
-    /// Training images per second, baseline and LIFT.
+    /// Training images per second, baseline and LIFT (each measured while the other trains when
+    /// the two run at once).
     pub train_baseline: f64,
     pub train_lift: f64,
+    /// Whether the two trainings run at the same time.
+    pub parallel_training: bool,
     /// Seconds per heatmap cell (the config's images × probes, both Jacobian passes).
     pub heatmap_cell: f64,
     /// Image-evaluations per second when sampling with LIFT.
@@ -121,7 +124,8 @@ const MIN_IMAGES: usize = 16;
 pub fn size(config: &LiftConfig, budget: Budget, rates: Rates, train_images: usize) -> Sizing {
     let st = &config.study;
     let per_epoch = (batches_per_epoch(train_images, &config.train) * config.train.batch_size) as f64;
-    let epoch_seconds = per_epoch / rates.train_baseline + per_epoch / rates.train_lift;
+    let (baseline, lift) = (per_epoch / rates.train_baseline, per_epoch / rates.train_lift);
+    let epoch_seconds = if rates.parallel_training { baseline.max(lift) } else { baseline + lift };
     let seeds = st.seeds.max(MIN_SEEDS);
     let cells = (st.heatmap_grid.points() * st.heatmap_grid.points()) as f64 * rates.heatmap_cell;
     let heatmap_seeds = if cells * seeds as f64 <= SHARES[1] * budget.seconds { HeatmapSeeds::PerSeed } else { HeatmapSeeds::Shared };
@@ -173,15 +177,15 @@ impl Sizing {
 }
 
 /// The sizing saved in `file` for this budget, or a new probe's.
-pub fn load_or_probe(file: &Path, config: &LiftConfig, budget: Budget, images: &ImageSet, device: lift_core::DeviceSpec) -> Result<Sizing> {
+pub fn load_or_probe(file: &Path, config: &LiftConfig, budget: Budget, images: &ImageSet, device: lift_core::DeviceSpec, parallel: bool) -> Result<Sizing> {
     if let Ok(s) = lift_core::io::read_json::<Sizing>(file) {
-        if s.budget == budget {
+        if s.budget == budget && s.rates.parallel_training == parallel {
             return Ok(s);
         }
     }
     println!("measuring this machine's speed for a {:.0} s budget …", budget.seconds);
     let inception = Path::new(lift_analyze::fid::DEFAULT_WEIGHTS).to_path_buf();
-    let rates = lift_core::run_on(device, Probe { config: config.clone(), images: Arc::new(images.clone()), inception })??;
+    let rates = lift_core::run_on(device, Probe { config: config.clone(), images: Arc::new(images.clone()), inception, parallel })??;
     let (train, _) = images.split(config.train.validation_fraction, config.train.seed);
     let sizing = size(config, budget, rates, train.len());
     lift_core::io::write_json(file, &sizing)?;
@@ -192,6 +196,8 @@ struct Probe {
     config: LiftConfig,
     images: Arc<ImageSet>,
     inception: std::path::PathBuf,
+    /// Time the two trainings side by side, as they will run.
+    parallel: bool,
 }
 
 /// Seconds per call of `f`, from the second call on (the first pays for warm-up).
@@ -214,8 +220,18 @@ impl BackendTask for Probe {
         let source = Arc::new(NoiseSource { images: self.images.clone(), schedule: c.schedule.build() });
         let batch = EpochLoader::<B>::train(source, (0..self.images.len()).collect(), &c.train, 1, device.clone()).batch_of(1, 0);
         let train_rate = |seconds: f64| b as f64 / seconds;
-        let train_baseline = train_rate(step_seconds(Diffusion::new(BaselineUNet::<B>::new(m, &device), StepPlan::new(c.train.clone(), 1, 0, None)), &batch));
-        let train_lift = train_rate(step_seconds(Diffusion::new(LiftUNet::<B>::new(m, &device), StepPlan::new(c.train.clone(), 1, 0, None)), &batch));
+        let plan = || StepPlan::new(c.train.clone(), 1, 0, None);
+        let baseline = || step_seconds(Diffusion::new(BaselineUNet::<B>::new(m, &device), plan()), &batch);
+        let lift = || step_seconds(Diffusion::new(LiftUNet::<B>::new(m, &device), plan()), &batch);
+        let (tb, tl) = match self.parallel {
+            true => std::thread::scope(|s| {
+                let other = s.spawn(baseline);
+                let tl = lift();
+                (other.join().expect("the baseline probe"), tl)
+            }),
+            false => (baseline(), lift()),
+        };
+        let (train_baseline, train_lift) = (train_rate(tb), train_rate(tl));
         let (r, n) = (m.resolution, c.study.heatmap_images);
         let x64 = seeded_tensor::<B::InnerBackend, 4>([n, 3, r, r], Distribution::Uniform(-1.0, 1.0), 1, &device);
         let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
@@ -237,7 +253,7 @@ impl BackendTask for Probe {
         };
         let inception_load = loading.elapsed().as_secs_f64() - 2.0 * 8.0 / inception;
         let fid_reference = reference_seconds(if c.study.real_images == 0 { self.images.len() } else { c.study.real_images });
-        Ok(Rates { train_baseline, train_lift, heatmap_cell, sample, inception, inception_load: inception_load.max(0.0), fid_reference, probe: start.elapsed().as_secs_f64() })
+        Ok(Rates { train_baseline, train_lift, parallel_training: self.parallel, heatmap_cell, sample, inception, inception_load: inception_load.max(0.0), fid_reference, probe: start.elapsed().as_secs_f64() })
     }
 }
 
@@ -290,6 +306,7 @@ mod tests {
         let rates = Rates {
             train_baseline: 20.0,
             train_lift: 10.0,
+            parallel_training: false,
             heatmap_cell: 0.5,
             sample: 200.0,
             inception: 5.0,

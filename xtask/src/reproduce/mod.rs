@@ -18,7 +18,7 @@ use lift_analyze::mse_test::MseJob;
 use lift_analyze::paths::write_study_paths;
 use lift_analyze::study_dir::StudyDir;
 use lift_core::run::{RunDir, Weights};
-use lift_core::{run_on, DeviceSpec, LiftConfig, ModelKind};
+use lift_core::{run_on, Devices, LiftConfig, ModelKind};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 use serde_json::json;
 
@@ -51,9 +51,10 @@ pub struct ReproduceArgs {
     /// 2h, 90s) [default: 45m on the tiny preset when --preset is not given].
     #[arg(long)]
     pub budget: Option<Budget>,
-    /// cpu, wgpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceSpec,
+    /// cpu, wgpu, cuda:N, or a list of one backend's devices (cuda:0,cuda:1,…): the two trainings
+    /// take half each, heatmaps and sample sets are split over all of them.
+    #[arg(long, visible_alias = "devices", default_value = "cpu")]
+    pub device: Devices,
     /// Image folder to train on [default: the Noto emoji, fetched by the data stage].
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -133,17 +134,18 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
         let path = crate::fetch_inception::fetch(&inception)?;
         Ok(Outputs { summary: json!({ "path": path }), files: vec![path] })
     })?;
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     if let Some(b) = budget {
         let images = lift_core::data::ImageSet::load(&data, config.model.resolution, false)?;
-        let sizing = budget::load_or_probe(&out.join(budget::FILE), &config, b, &images, args.device)?;
+        let sizing = budget::load_or_probe(&out.join(budget::FILE), &config, b, &images, args.device.main(), jobs >= 2)?;
         config = sizing.apply(&config);
         config.validate()?;
     }
     let args = &args;
     let study = Study { args, config, dir: StudyDir(out.clone()), data, inception };
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let trainings = [ModelKind::Baseline, ModelKind::Lift].map(|kind| train_job(&study, kind));
-    if jobs >= 2 {
+    let halves = args.device.halves();
+    let trainings = [ModelKind::Baseline, ModelKind::Lift].map(|kind| train_job(&study, kind, halves[(kind == ModelKind::Lift) as usize].clone()));
+    if jobs >= 2 || args.device.len() >= 2 {
         stages.run_parallel(trainings.into())?;
     } else {
         for (name, inputs, work) in trainings {
@@ -158,7 +160,7 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     let manifests = stages.manifests.clone();
     stages.run("report", json!({ "device": args.device.to_string(), "preset": name }), |_| {
         let path = study.dir.report();
-        let text = report::render(&report::Inputs { preset: &name, config: &study.config, dir: &study.dir, device: args.device, manifests: &manifests })?;
+        let text = report::render(&report::Inputs { preset: &name, config: &study.config, dir: &study.dir, device: &args.device, manifests: &manifests })?;
         lift_core::io::write_atomic(&path, text.as_bytes())?;
         Ok(Outputs { summary: json!({ "report": path }), files: vec![path] })
     })?;
@@ -185,7 +187,7 @@ fn data_stage(stages: &mut Stages, args: &ReproduceArgs) -> Result<PathBuf> {
 /// A training stage: its name, inputs and work.
 type Job<'a> = (&'static str, serde_json::Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + 'a>);
 
-fn train_job<'a>(study: &'a Study, kind: ModelKind) -> Job<'a> {
+fn train_job<'a>(study: &'a Study, kind: ModelKind, devices: Devices) -> Job<'a> {
     let c = &study.config;
     let run_dir = study.dir.run(kind);
     let inputs = json!({ "model": c.model, "schedule": c.schedule, "train": c.train, "kind": kind });
@@ -196,7 +198,7 @@ fn train_job<'a>(study: &'a Study, kind: ModelKind) -> Job<'a> {
             model: kind,
             data: study.data.clone(),
             out: run_dir.clone(),
-            device: study.args.device,
+            devices,
             resume: Resume::Latest,
             skip_bad_images: false,
             dashboard: Dashboard::Quiet,
@@ -227,8 +229,9 @@ fn heatmap_stage(stages: &mut Stages, study: &Study) -> Result<()> {
                 data: study.data.clone(),
                 estimator: Estimator::Vjp,
                 max_batch: 64,
+                shard: lift_core::Shard::WHOLE,
             };
-            run_on(study.args.device, job)??;
+            lift_analyze::heatmap::parts::compute_on(job, &study.args.device)?;
             files.push(study.dir.heatmap(seed));
         }
         Ok(Outputs { summary: json!({ "heatmaps": files.len() }), files })
@@ -261,7 +264,7 @@ fn evaluate_stage(stages: &mut Stages, study: &Study) -> Result<()> {
             study: c.study.clone(),
             steps: c.sample.steps,
             inception: study.inception.clone(),
-            device: study.args.device,
+            devices: study.args.device.clone(),
         };
         let rows = evaluate(&job)?;
         Ok(Outputs { summary: json!({ "rows": rows.len() }), files: vec![study.dir.results()] })
@@ -283,7 +286,7 @@ fn mse_stage(stages: &mut Stages, study: &Study) -> Result<()> {
             seed: c.train.seed,
             batch: st.batch,
         };
-        let report = run_on(study.args.device, job)??;
+        let report = run_on(study.args.device.main(), job)??;
         lift_core::io::write_json(&study.dir.mse(), &report)?;
         report.chart().save(&dir.join("mse.png"))?;
         Ok(Outputs { summary: json!({ "tests": report.tests.len() }), files: vec![study.dir.mse()] })

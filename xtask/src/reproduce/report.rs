@@ -14,7 +14,7 @@ use lift_analyze::study_dir::StudyDir;
 use lift_core::chain_rule::ChainRule;
 use lift_core::metrics_csv::{self, IMAGES_PER_S, TRAIN_LOSS, VALID_EMA_LOSS, VALID_LOSS};
 use lift_core::run::{RunDir, RunInfo};
-use lift_core::{DeviceSpec, LiftConfig, ModelKind, PathFile, Strategy, TimestepRule};
+use lift_core::{Devices, LiftConfig, ModelKind, PathFile, Strategy, TimestepRule};
 use serde_json::json;
 
 use super::budget::{Sizing, FILE as BUDGET_FILE};
@@ -82,7 +82,7 @@ pub struct Inputs<'a> {
     pub preset: &'a str,
     pub config: &'a LiftConfig,
     pub dir: &'a StudyDir,
-    pub device: DeviceSpec,
+    pub device: &'a Devices,
     pub manifests: &'a [Manifest],
 }
 
