@@ -70,9 +70,9 @@ fn a_generation_in_three_shards_merges_into_the_unsharded_one() {
     let with = |out: &Path, shard: Shard| GenerateJob { features: features.clone(), shard, ..job(&run, Strategy::Diagonal, out, 7, 2) };
     run_on(DeviceSpec::Cpu, with(&whole, Shard::WHOLE)).unwrap().unwrap();
     let files: Vec<PathBuf> = (0..3).map(|i| parts.join(format!("generation.part-{i}-of-3.json"))).collect();
-    for i in 0..3 {
-        run_on(DeviceSpec::Cpu, with(&parts, Shard { index: i, count: 3 })).unwrap().unwrap();
-        assert!(files[i].exists());
+    for (index, file) in files.iter().enumerate() {
+        run_on(DeviceSpec::Cpu, with(&parts, Shard { index, count: 3 })).unwrap().unwrap();
+        assert!(file.exists());
     }
     assert!(merge(&files[1..]).unwrap_err().to_string().contains("0/3 are missing"));
     assert!(merge(&[files[0].clone(), files[0].clone(), files[1].clone(), files[2].clone()]).unwrap_err().to_string().contains("given twice"));
@@ -89,16 +89,11 @@ fn a_generation_in_three_shards_merges_into_the_unsharded_one() {
 fn a_generation_on_two_devices_equals_the_one_device_generation() {
     let run = fake_run("gen-devices", ModelKind::Lift);
     let generate = |out: &str, devices: &[&str]| {
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_lift-analyze"))
-            .args(["generate", "--strategy", "diagonal", "--num-images", "5", "--steps", "6", "--batch", "2", "--seed", "11", "--weights", "ema"])
-            .arg("--run")
-            .arg(&run)
-            .arg("--out")
-            .arg(run.join(out))
-            .args(devices)
-            .status()
-            .unwrap();
-        assert!(status.success(), "generate {devices:?}");
+        let (run, out) = (run.display().to_string(), run.join(out).display().to_string());
+        let mut args = vec!["generate", "--strategy", "diagonal", "--num-images", "5", "--steps", "6", "--batch", "2", "--seed", "11"];
+        args.extend(["--weights", "ema", "--run", &run, "--out", &out]);
+        args.extend(devices);
+        assert!(common::lift_analyze(&args), "generate {devices:?}");
     };
     generate("one", &[]);
     generate("two", &["--devices", "cpu,cpu"]);

@@ -93,18 +93,11 @@ fn a_heatmap_on_three_devices_equals_the_one_device_heatmap() {
     let run = fake_run("heatmap-devices", ModelKind::Lift);
     let data = png_folder("heatmap-devices", 6);
     let heatmap = |out: &str, devices: &[&str]| {
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_lift-analyze"))
-            .args(["heatmap", "--grid", "t-linspace:4", "--images", "2", "--probes", "1", "--seed", "4", "--weights", "ema"])
-            .arg("--run")
-            .arg(&run)
-            .arg("--data")
-            .arg(&data)
-            .arg("--out")
-            .arg(run.join(out))
-            .args(devices)
-            .status()
-            .unwrap();
-        assert!(status.success(), "heatmap {devices:?}");
+        let (r, d, o) = (run.display().to_string(), data.display().to_string(), run.join(out).display().to_string());
+        let mut args = vec!["heatmap", "--grid", "t-linspace:4", "--images", "2", "--probes", "1", "--seed", "4"];
+        args.extend(["--weights", "ema", "--run", &r, "--data", &d, "--out", &o]);
+        args.extend(devices);
+        assert!(common::lift_analyze(&args), "heatmap {devices:?}");
         Heatmap::load(&run.join(out)).unwrap()
     };
     let one = heatmap("one.json", &[]);

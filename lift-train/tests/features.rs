@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::AdamWConfig;
+use burn::optim::{AdamWConfig, GradientsAccumulator, SgdConfig};
 use burn::optim::lr_scheduler::LrScheduler;
 use burn::tensor::{DType, Tensor};
 use burn::train::TrainStep;
@@ -179,17 +179,60 @@ fn sample_grids_every_epoch_and_resume_from_a_named_checkpoint() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Burn's multi-device step hands `optimize` the sum of the devices' gradients (burn-train 0.21,
+/// `MultiDeviceTrainEpoch`); told of two devices, the plan turns it into their mean, so that one
+/// step equals one device's on the whole batch. SGD sees the gradient's scale, which AdamW and an
+/// active clip would hide.
+#[test]
+fn summed_device_gradients_step_as_their_mean() {
+    let c = config();
+    let mut t = c.train.clone();
+    (t.batch_size, t.grad_clip) = (8, 1e9);
+    let dev = Default::default();
+    let source = Arc::new(NoiseSource { images: images(8, c.model.resolution), schedule: NoiseSchedule::reference() });
+    let items = EpochLoader::<A>::train(source.clone(), (0..8).collect(), &t, 1, dev).epoch_items(1);
+    let net = initial_lift::<A>(&c.model, 5, &dev);
+    let one = Diffusion::new(net.clone(), StepPlan::new(t.clone(), 1, 0, None));
+    let two = Diffusion::new(net, StepPlan::new(t.clone(), 1, 0, None).on_devices(2));
+    let whole = TrainStep::step(&one, source.batch::<A>(&items[..8], &dev)).grads;
+    let mut sum = GradientsAccumulator::new();
+    for part in [&items[..4], &items[4..8]] {
+        sum.accumulate(&two.net, TrainStep::step(&two, source.batch::<A>(part, &dev)).grads);
+    }
+    let a = TrainStep::optimize(one, &mut SgdConfig::new().init(), 1.0, whole);
+    let b = TrainStep::optimize(two, &mut SgdConfig::new().init(), 1.0, sum.grads());
+    let init = values(&initial_lift::<A>(&c.model, 5, &dev));
+    let (x, y) = (values(&a.net), values(&b.net));
+    let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    let moved = x.iter().zip(&init).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    // A sum would be off by the whole step (`moved`); rounding is orders of magnitude below it.
+    assert!(moved > 0.0 && worst <= 1e-3 * moved, "the mean of the devices' gradients: off by {worst}, moved {moved}");
+}
+
+/// A test folder with `n` disc images and the smoke config for `epochs` epochs of one global batch
+/// of 8 with an active clip.
+fn one_batch_epochs(name: &str, n: usize, epochs: usize) -> (PathBuf, PathBuf, LiftConfig) {
+    let dir = std::env::temp_dir().join(format!("lift-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = disc_folder(&dir, n);
+    let mut c = config();
+    let t = &mut c.train;
+    (t.epochs, t.batch_size, t.drop_last, t.grad_clip, t.lr, t.ema_decay, t.sample_every) = (epochs, 8, true, 0.05, 1e-4, 0.9, 0);
+    (dir, data, c)
+}
+
+/// The train-loss column of a run's `metrics.csv`, one value per epoch.
+fn loss_curve(run: &Path) -> Vec<f64> {
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect()
+}
+
 /// Burn's multi-device training on `cpu,cpu` with a global batch of 8 (4 per device) takes the
 /// same three optimiser steps (three epochs of one batch) as one device with batch 8: same weights,
 /// EMA and loss curve, clip active.
 #[test]
 fn two_devices_train_as_one_with_the_same_global_batch() {
-    let dir = std::env::temp_dir().join(format!("lift-devices-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = disc_folder(&dir, 8);
-    let mut c = config();
-    let t = &mut c.train;
-    (t.epochs, t.batch_size, t.drop_last, t.grad_clip, t.lr, t.ema_decay, t.sample_every) = (3, 8, true, 0.05, 1e-4, 0.9, 0);
+    let (dir, data, c) = one_batch_epochs("devices", 8, 3);
     let (one, two) = (dir.join("one"), dir.join("two"));
     train(options(&c, &data, &one, Resume::Fresh)).unwrap();
     train(TrainOptions { devices: "cpu,cpu".parse().unwrap(), ..options(&c, &data, &two, Resume::Fresh) }).unwrap();
@@ -204,11 +247,7 @@ fn two_devices_train_as_one_with_the_same_global_batch() {
         let init = values(&initial_lift::<A>(&c.model, c.train.seed, &Default::default()));
         assert!(x.iter().zip(&init).any(|(p, q)| p != q), "{which} weights moved");
     }
-    let curve = |run: &Path| -> Vec<f64> {
-        let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-        csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect()
-    };
-    let (x, y) = (curve(&one), curve(&two));
+    let (x, y) = (loss_curve(&one), loss_curve(&two));
     assert_eq!((x.len(), y.len()), (3, 3), "one row per epoch: {x:?} vs {y:?}");
     assert!(x.iter().zip(&y).all(|(p, q)| (p - q).abs() <= 1e-5), "train loss {x:?} vs {y:?}");
     let e = train(TrainOptions { devices: "cpu,cpu,cpu".parse().unwrap(), ..options(&c, &data, &dir.join("three"), Resume::Fresh) });
@@ -221,12 +260,7 @@ fn two_devices_train_as_one_with_the_same_global_batch() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn two_wgpu_workers_train_two_steps() {
-    let dir = std::env::temp_dir().join(format!("lift-wgpu-devices-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = disc_folder(&dir, 8);
-    let mut c = config();
-    let t = &mut c.train;
-    (t.epochs, t.batch_size, t.drop_last, t.grad_clip, t.lr, t.sample_every) = (2, 8, true, 0.05, 1e-4, 0);
+    let (dir, data, c) = one_batch_epochs("wgpu-devices", 8, 2);
     let (cpu, gpu) = (dir.join("cpu"), dir.join("wgpu"));
     train(options(&c, &data, &cpu, Resume::Fresh)).unwrap();
     match train(TrainOptions { devices: "wgpu,wgpu".parse().unwrap(), ..options(&c, &data, &gpu, Resume::Fresh) }) {
@@ -237,11 +271,7 @@ fn two_wgpu_workers_train_two_steps() {
         }
         other => other.unwrap(),
     };
-    let curve = |run: &Path| -> Vec<f64> {
-        let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-        csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect()
-    };
-    let (x, y) = (curve(&cpu), curve(&gpu));
+    let (x, y) = (loss_curve(&cpu), loss_curve(&gpu));
     assert_eq!(y.len(), 2, "one row per epoch: {y:?}");
     assert!(x.iter().zip(&y).all(|(p, q)| ((p - q) / p).abs() <= 1e-3), "cpu {x:?} vs wgpu,wgpu {y:?}");
     std::fs::remove_dir_all(dir).unwrap();

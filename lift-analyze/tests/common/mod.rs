@@ -65,3 +65,8 @@ pub fn inception_weights() -> Option<PathBuf> {
     eprintln!("skipped: {} is missing (cargo xtask fetch-inception)", path.display());
     None
 }
+
+/// Runs the `lift-analyze` binary with `args`; true when it succeeds.
+pub fn lift_analyze<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> bool {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lift-analyze")).args(args).status().unwrap().success()
+}

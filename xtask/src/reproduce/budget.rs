@@ -38,7 +38,7 @@ impl Budget {
     /// "45m", "90s": for folder names.
     pub fn label(&self) -> String {
         let s = self.seconds.round() as u64;
-        if s % 60 == 0 { format!("{}m", s / 60) } else { format!("{s}s") }
+        if s.is_multiple_of(60) { format!("{}m", s / 60) } else { format!("{s}s") }
     }
 }
 
@@ -62,7 +62,7 @@ impl FromStr for Budget {
                 _ => bail!("budget '{s}': expected a duration like 45m, 90s or 1h30m"),
             }
         }
-        if !number.is_empty() || !(total >= 30.0 && total <= 30.0 * 86_400.0) {
+        if !(number.is_empty() && (30.0..=30.0 * 86_400.0).contains(&total)) {
             bail!("budget '{s}': expected a duration like 45m, 90s or 1h30m, between 30 s and 30 days");
         }
         Ok(Self { seconds: total })

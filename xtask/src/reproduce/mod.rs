@@ -23,7 +23,7 @@ use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 use serde_json::json;
 
 use budget::Budget;
-use stage::{forced_stages, CodeIdentity, Crate, Outputs, StageSpec, Stages};
+use stage::{forced_stages, CodeIdentity, Crate, Job, Outputs, StageSpec, Stages};
 
 /// A preset: `configs/<name>.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -184,8 +184,6 @@ fn data_stage(stages: &mut Stages, args: &ReproduceArgs) -> Result<PathBuf> {
     Ok(PathBuf::from(m.outputs["path"].as_str().context("data path")?))
 }
 
-/// A training stage: its name, inputs and work.
-type Job<'a> = (&'static str, serde_json::Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + 'a>);
 
 fn train_job<'a>(study: &'a Study, kind: ModelKind, devices: Devices) -> Job<'a> {
     let c = &study.config;

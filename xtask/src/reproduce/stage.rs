@@ -90,6 +90,9 @@ fn hash_outputs(o: &Outputs) -> Result<String> {
 /// Stages nominally shorter than this do not rescale the estimate of what remains.
 const MIN_CALIBRATING_SECONDS: f64 = 60.0;
 
+/// A stage to run: its name, inputs and work.
+pub type Job<'w> = (&'static str, Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + 'w>);
+
 /// Runs stages in order, printing progress with elapsed time and an estimate of what remains.
 pub struct Stages {
     root: PathBuf,
@@ -175,7 +178,7 @@ impl Stages {
 
     /// Runs the next stages, named in plan order, at the same time: independent work (the two
     /// trainings) fills the cores that one alone leaves idle. Results are those of a serial run.
-    pub fn run_parallel<'w>(&mut self, jobs: Vec<(&'static str, Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + 'w>)>) -> Result<()> {
+    pub fn run_parallel<'w>(&mut self, jobs: Vec<Job<'w>>) -> Result<()> {
         let mut todo = Vec::new();
         for (name, inputs, work) in jobs {
             if let Prepared::Stale(p) = self.prepare(name, inputs)? {
@@ -363,7 +366,7 @@ mod tests {
             let mut stages = Stages::new(&root, plan(), code("x"), BTreeSet::new(), String::new());
             stages.run("data", Value::Null, |_| Ok(Outputs { summary: json!(1), files: vec![] })).unwrap();
             let both = std::sync::Barrier::new(2);
-            let job = |name: &'static str| -> (&'static str, Value, Box<dyn FnOnce(&Path) -> Result<Outputs> + Send + '_>) {
+            let job = |name: &'static str| -> Job<'_> {
                 let both = &both;
                 (name, Value::Null, Box::new(move |_| {
                     both.wait(); // both stages must be running at the same time to get past here
