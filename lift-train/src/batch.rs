@@ -185,10 +185,13 @@ impl<B: Backend> EpochLoader<B> {
         let (d, n) = self.part;
         self.epoch_items(epoch)
             .chunks(self.batch_size)
+            // Split over n devices, a short last batch of fewer than n images is dropped: every
+            // device must take part in every step (an epoch ends when each reports its last item).
+            .filter(|b| b.len() >= n)
             .map(|b| b[d * b.len() / n..(d + 1) * b.len() / n].to_vec())
-            .filter(|b| !b.is_empty())
             .collect()
     }
+
 
     /// The batch at position `k` of `epoch`, for tests and fixed-batch evaluation.
     pub fn batch_of(&self, epoch: usize, k: usize) -> NoisedBatch<B> {
@@ -227,9 +230,9 @@ impl<B: Backend> DataLoader<B, NoisedBatch<B>> for EpochLoader<B> {
 
     fn num_items(&self) -> usize {
         let (d, n) = self.part;
-        // Whole batches split as in `epoch_batches`; the short last one too.
+        // Whole batches split as in `epoch_batches`; the short last one too, if it splits.
         let whole = self.per_epoch / self.batch_size;
-        let last = self.per_epoch % self.batch_size;
+        let last = Some(self.per_epoch % self.batch_size).filter(|&l| l >= n).unwrap_or(0);
         whole * ((d + 1) * self.batch_size / n - d * self.batch_size / n) + ((d + 1) * last / n - d * last / n)
     }
 
@@ -272,6 +275,7 @@ impl<B: Backend> EpochLoader<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::data::dataloader::split::split_dataloader;
     use lift_core::LiftConfig;
 
     #[test]
@@ -313,8 +317,8 @@ mod tests {
         let mut t = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap().train;
         (t.batch_size, t.max_batches_per_epoch) = (4, 0);
         let one = EpochLoader::<burn::backend::Flex>::train(source.clone(), (0..10).collect(), &t, 1, Default::default());
-        let loader = Arc::new(EpochLoader::<burn::backend::Flex>::train(source, (0..10).collect(), &t, 1, Default::default()).for_devices(2));
-        let parts = burn::data::dataloader::split::split_dataloader::<burn::backend::Flex, _>(loader, &[Default::default(), Default::default()]);
+        let loader = Arc::new(EpochLoader::<burn::backend::Flex>::train(source.clone(), (0..10).collect(), &t, 1, Default::default()).for_devices(2));
+        let parts = split_dataloader::<burn::backend::Flex, _>(loader, &[Default::default(), Default::default()]);
         for epoch in 1..=2 {
             let seen: Vec<Vec<f32>> = parts.iter().map(|p| p.iter().flat_map(|b| b.eps64.into_data().to_vec::<f32>().unwrap()).collect()).collect();
             // Part 0 holds the first half of each of the two batches, part 1 the second.
@@ -323,6 +327,13 @@ mod tests {
             assert_eq!(seen[0], [&whole[0][..half], &whole[1][..half]].concat(), "epoch {epoch}");
             assert_eq!(seen[1], [&whole[0][half..], &whole[1][half..]].concat(), "epoch {epoch}");
         }
+        assert_eq!(parts.iter().map(|p| p.num_items()).sum::<usize>(), 8);
+        // Without drop_last, a last batch of one image cannot be split over two devices.
+        t.drop_last = false;
+        let short = EpochLoader::<burn::backend::Flex>::train(source.clone(), (0..9).collect(), &t, 1, Default::default()).for_devices(2);
+        let parts = split_dataloader::<burn::backend::Flex, _>(Arc::new(short), &[Default::default(), Default::default()]);
+        let sizes: Vec<Vec<usize>> = parts.iter().map(|p| p.iter().map(|b| b.x64.dims()[0]).collect()).collect();
+        assert_eq!(sizes, [[2, 2], [2, 2]]);
         assert_eq!(parts.iter().map(|p| p.num_items()).sum::<usize>(), 8);
     }
 }
