@@ -9,6 +9,7 @@ pub mod device;
 pub mod grid;
 pub mod image_grid;
 pub mod io;
+pub mod kernels;
 pub mod metrics_csv;
 pub mod model;
 pub mod names;

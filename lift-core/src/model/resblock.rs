@@ -5,6 +5,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 
 use super::norm::GroupNorm;
+use crate::kernels::conv2d;
 use burn::tensor::activation::silu;
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -42,11 +43,11 @@ impl<B: Backend> ResBlock<B> {
     /// # Shapes
     /// - `x`: `[batch, c_in, h, w]`, `t`: `[batch, time_dim]` → `[batch, c_out, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 2>) -> Tensor<B, 4> {
-        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = conv2d(&self.conv1, silu(self.norm1.forward(x.clone())));
         let h = h + self.time_proj.forward(silu(t)).unsqueeze_dims::<4>(&[2, 3]);
-        let h = self.conv2.forward(silu(self.norm2.forward(h)));
+        let h = conv2d(&self.conv2, silu(self.norm2.forward(h)));
         let skip = match &self.skip {
-            Some(conv) => conv.forward(x),
+            Some(conv) => conv2d(conv, x),
             None => x,
         };
         h + skip

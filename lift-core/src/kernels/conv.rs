@@ -1,0 +1,206 @@
+//! Batched 2-D convolution as one GEMM per image over its window matrix, the images spread over
+//! rayon's pool: the forward, its adjoint (the input gradient, also the transposed convolution)
+//! and the weight gradient. Groups are 1; layouts are contiguous NCHW.
+
+use rayon::prelude::*;
+
+use super::gemm::{matmul, MatRef};
+use super::im2col::{col2im, im2col, Geometry};
+
+/// One batched convolution: `batch` images of `geometry`, and `features` channels on the window
+/// side (a conv2d's output channels, a conv_transpose2d's input channels). The weight is
+/// `[features, geometry.channels, kernel height, kernel width]` in both cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    pub batch: usize,
+    pub features: usize,
+    pub geometry: Geometry,
+}
+
+impl ConvShape {
+    fn weight_len(&self) -> usize {
+        self.features * self.geometry.window_len()
+    }
+
+    /// Values of one image on the window side: features × windows.
+    fn feature_len(&self) -> usize {
+        self.features * self.geometry.windows()
+    }
+
+    /// Let gemm split each product when there are fewer images than workers.
+    fn gemm_parallel(&self) -> bool {
+        self.batch < rayon::current_num_threads()
+    }
+}
+
+/// `y[b] = W · im2col(x[b]) + bias`: the conv2d forward.
+/// `x` is `[batch, channels, h, w]` → `[batch, features, out h, out w]`.
+pub fn windows_forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let g = &s.geometry;
+    assert_eq!(x.len(), s.batch * g.image_len(), "input size for {s:?}");
+    assert_eq!(weight.len(), s.weight_len(), "weight size for {s:?}");
+    let w = MatRef::new(weight, s.features, g.window_len());
+    let mut y = vec![0.0; s.batch * s.feature_len()];
+    if s.batch == 0 {
+        return y;
+    }
+    y.par_chunks_mut(s.feature_len()).zip(x.par_chunks(g.image_len())).for_each(|(y_b, x_b)| {
+        let mut cols = vec![0.0; g.window_len() * g.windows()];
+        im2col(g, x_b, &mut cols);
+        matmul(y_b, w, MatRef::new(&cols, g.window_len(), g.windows()), false, s.gemm_parallel());
+        if let Some(bias) = bias {
+            for (plane, b) in y_b.chunks_exact_mut(g.windows()).zip(bias) {
+                plane.iter_mut().for_each(|v| *v += b);
+            }
+        }
+    });
+    y
+}
+
+/// `dx[b] = col2im(Wᵀ · dy[b])`: the adjoint of [`windows_forward`] in its input, which is the
+/// conv2d input gradient and the conv_transpose2d forward.
+/// `dy` is `[batch, features, out h, out w]` → `[batch, channels, h, w]`.
+pub fn windows_adjoint(s: &ConvShape, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    let g = &s.geometry;
+    assert_eq!(dy.len(), s.batch * s.feature_len(), "output gradient size for {s:?}");
+    assert_eq!(weight.len(), s.weight_len(), "weight size for {s:?}");
+    let w = MatRef::new(weight, s.features, g.window_len());
+    let mut dx = vec![0.0; s.batch * g.image_len()];
+    if s.batch == 0 {
+        return dx;
+    }
+    dx.par_chunks_mut(g.image_len()).zip(dy.par_chunks(s.feature_len())).for_each(|(dx_b, dy_b)| {
+        let mut cols = vec![0.0; g.window_len() * g.windows()];
+        matmul(&mut cols, w.t(), MatRef::new(dy_b, s.features, g.windows()), false, s.gemm_parallel());
+        col2im(g, &cols, dx_b);
+    });
+    dx
+}
+
+/// `dW = Σ_b dy[b] · im2col(x[b])ᵀ`: the weight gradient of both convolutions, each worker
+/// summing its share of the images before the shares are added.
+pub fn weight_gradient(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let g = &s.geometry;
+    assert_eq!(x.len(), s.batch * g.image_len(), "input size for {s:?}");
+    assert_eq!(dy.len(), s.batch * s.feature_len(), "output gradient size for {s:?}");
+    let zeros = || vec![0.0; s.weight_len()];
+    if s.batch == 0 {
+        return zeros();
+    }
+    x.par_chunks(g.image_len())
+        .zip(dy.par_chunks(s.feature_len()))
+        .fold(
+            || (zeros(), vec![0.0; g.window_len() * g.windows()]),
+            |(mut acc, mut cols), (x_b, dy_b)| {
+                im2col(g, x_b, &mut cols);
+                let dy_b = MatRef::new(dy_b, s.features, g.windows());
+                let cols_t = MatRef::new(&cols, g.window_len(), g.windows()).t();
+                matmul(&mut acc, dy_b, cols_t, true, s.gemm_parallel());
+                (acc, cols)
+            },
+        )
+        .map(|(acc, _)| acc)
+        .reduce(zeros, |mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        })
+}
+
+/// Per channel, the sum over the batch and every position: the bias gradient.
+/// `dy` is `[batch, channels, positions]` → `[channels]`.
+pub fn channel_sums(dy: &[f32], batch: usize, channels: usize) -> Vec<f32> {
+    assert!(batch * channels > 0 && dy.len() % (batch * channels) == 0, "channel sums of {} values", dy.len());
+    let positions = dy.len() / (batch * channels);
+    let mut sums = vec![0.0f64; channels];
+    for (k, plane) in dy.chunks_exact(positions).enumerate() {
+        sums[k % channels] += plane.iter().map(|&v| v as f64).sum::<f64>();
+    }
+    sums.into_iter().map(|v| v as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direct convolution by its definition: y[b,f,y,x] = Σ w[f,c,i,j]·x[b,c,y·s−p+i·d, …] + bias.
+    fn direct(s: &ConvShape, x: &[f32], w: &[f32], bias: &[f32]) -> Vec<f32> {
+        let g = &s.geometry;
+        let ([h, wd], [kh, kw], [oh, ow]) = (g.image, g.kernel, g.out);
+        let mut y = vec![0.0; s.batch * s.features * oh * ow];
+        for b in 0..s.batch {
+            for f in 0..s.features {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = bias[f] as f64;
+                        for c in 0..g.channels {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let iy = (oy * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
+                                    let ix = (ox * g.stride[1] + j * g.dilation[1]) as isize - g.padding[1] as isize;
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    let xv = x[((b * g.channels + c) * h + iy as usize) * wd + ix as usize];
+                                    acc += (w[((f * g.channels + c) * kh + i) * kw + j] * xv) as f64;
+                                }
+                            }
+                        }
+                        y[((b * s.features + f) * oh + oy) * ow + ox] = acc as f32;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn values(n: usize, seed: f32) -> Vec<f32> {
+        (0..n).map(|i| ((i as f32 + seed) * 0.618).sin()).collect()
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(a, b)| *a as f64 * *b as f64).sum()
+    }
+
+    fn shapes() -> Vec<ConvShape> {
+        let g = |c, i, k, st, p| Geometry::new(c, i, k, st, p, [1, 1]).unwrap();
+        vec![
+            ConvShape { batch: 3, features: 4, geometry: g(2, [6, 5], [3, 3], [1, 1], [1, 1]) },
+            ConvShape { batch: 2, features: 3, geometry: g(3, [8, 8], [4, 4], [2, 2], [1, 1]) },
+            ConvShape { batch: 1, features: 5, geometry: g(4, [4, 4], [1, 1], [1, 1], [0, 0]) },
+        ]
+    }
+
+    #[test]
+    fn the_forward_is_the_direct_convolution() {
+        for s in shapes() {
+            let g = &s.geometry;
+            let (x, w, b) = (values(s.batch * g.image_len(), 1.0), values(s.weight_len(), 2.0), values(s.features, 3.0));
+            let want = direct(&s, &x, &w, &b);
+            let got = windows_forward(&s, &x, &w, Some(&b));
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-5, "{s:?}: {g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_gradients_are_the_forwards_adjoints() {
+        // <conv(x; W), v> = <x, adjoint(W; v)> = <W, weight_gradient(x, v)>, and the bias
+        // gradient is the sum of v per channel.
+        for s in shapes() {
+            let g = &s.geometry;
+            let (x, w) = (values(s.batch * g.image_len(), 4.0), values(s.weight_len(), 5.0));
+            let v = values(s.batch * s.feature_len(), 6.0);
+            let y = windows_forward(&s, &x, &w, None);
+            let reference = dot(&y, &v);
+            let by_input = dot(&x, &windows_adjoint(&s, &w, &v));
+            let by_weight = dot(&w, &weight_gradient(&s, &x, &v));
+            for got in [by_input, by_weight] {
+                assert!((got - reference).abs() < 1e-4 * reference.abs().max(1.0), "{s:?}: {got} vs {reference}");
+            }
+            let sums = channel_sums(&v, s.batch, s.features);
+            let by_hand: f64 = (0..s.batch).map(|b| v[(b * s.features) * g.windows()..][..g.windows()].iter().map(|&v| v as f64).sum::<f64>()).sum();
+            assert!((sums[0] as f64 - by_hand).abs() < 1e-4);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The batched kernels on Burn's CPU backend, with and without autodiff: a custom backward step
+//! so that training takes the kernels' gradients instead of flex's serial ones.
+
+use std::borrow::Cow;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::backend::Autodiff;
+use burn::tensor::backend::BackendTypes;
+use burn::tensor::{DType, TensorData, TensorMetadata};
+
+use super::plan::ConvPlan;
+
+/// The autodiff tensor of the CPU backend.
+type Tracked = <Autodiff<Flex> as BackendTypes>::FloatTensorPrimitive;
+
+/// The values of an f32 tensor in row-major order, copied only when the tensor is strided.
+fn values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
+    if t.dtype() != DType::F32 {
+        return None;
+    }
+    Some(match t.as_slice::<f32>() {
+        Some(v) => Cow::Borrowed(v),
+        None => Cow::Owned(t.to_contiguous().as_slice::<f32>()?.to_vec()),
+    })
+}
+
+fn tensor(values: Vec<f32>, dims: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, dims))
+}
+
+fn dims4(t: &FlexTensor) -> Option<[usize; 4]> {
+    t.shape().as_slice().try_into().ok()
+}
+
+/// The call's output on plain flex tensors, or `None` when a tensor is not f32 or not of the
+/// plan's shapes (the caller then takes Burn's own path).
+pub fn forward(plan: &ConvPlan, x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>) -> Option<FlexTensor> {
+    if dims4(x)? != plan.input_dims() {
+        return None;
+    }
+    let (xv, wv) = (values(x)?, values(weight)?);
+    let bv = match bias {
+        Some(b) => Some(values(b)?),
+        None => None,
+    };
+    Some(tensor(plan.forward(&xv, &wv, bv.as_deref()), plan.output_dims()))
+}
+
+/// The backward step of a convolution with bias: input, weight and bias gradients.
+#[derive(Debug)]
+struct ConvBackward(ConvPlan);
+
+impl Backward<Flex, 3> for ConvBackward {
+    type State = (NodeId, NodeId);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let plan = self.0;
+        let [node_x, node_w, node_b] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x_id, w_id) = ops.state;
+        let x: FlexTensor = checkpointer.retrieve_node_output(x_id);
+        let w: FlexTensor = checkpointer.retrieve_node_output(w_id);
+        // The forward checked every dtype; gradients of f32 tensors are f32.
+        let f32s = |t: &FlexTensor| values(t).expect("f32 tensors, checked by the forward").into_owned();
+        let dyv = f32s(&dy);
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, tensor(plan.input_gradient(&f32s(&w), &dyv), plan.input_dims()));
+        }
+        if let Some(node) = node_w {
+            let grad = plan.weight_gradient(&f32s(&x), &dyv);
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(grad, w.shape())));
+        }
+        if let Some(node) = node_b {
+            let grad = plan.bias_gradient(&dyv);
+            let len = grad.len();
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(grad, [len])));
+        }
+    }
+}
+
+/// The call on autodiff tensors, recording [`ConvBackward`] when any input is tracked.
+pub fn forward_tracked(plan: &ConvPlan, x: &Tracked, weight: &Tracked, bias: &Tracked) -> Option<Tracked> {
+    let y = forward(plan, &x.primitive, &weight.primitive, Some(&bias.primitive))?;
+    let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
+    Some(match ConvBackward(*plan).prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(mut prep) => {
+            let state = (prep.checkpoint(x), prep.checkpoint(weight));
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    })
+}

@@ -1,0 +1,103 @@
+//! The project's own CPU kernels for the convolutions, where flex's are serial at small widths
+//! (see `bench/README.md`): one GEMM per image over its window matrix, images spread over
+//! rayon's pool, with matching gradients. On every other backend, and for calls the kernels do
+//! not cover, the layers' own forward runs.
+
+mod conv;
+mod gemm;
+mod im2col;
+mod plan;
+#[cfg(feature = "flex")]
+mod flex;
+
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::PaddingConfig2d;
+use burn::tensor::{backend::Backend, Tensor};
+
+pub use plan::{ConvKind, ConvPlan};
+
+/// `conv.forward(x)`, through the kernels on the CPU backend.
+///
+/// # Shapes
+/// - `x`: `[batch, channels_in, h, w]` → `[batch, channels_out, h_out, w_out]`
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    // `Same` may pad asymmetrically; the layer's own forward handles it.
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => (top == bottom && left == right).then_some([top, left]),
+        PaddingConfig2d::Same => None,
+    };
+    let plan = padding
+        .filter(|_| conv.groups == 1)
+        .and_then(|padding| ConvPlan::conv2d(x.dims(), conv.weight.dims(), conv.stride, padding, conv.dilation));
+    match (plan, &conv.bias) {
+        (Some(plan), Some(bias)) => run(&plan, x, conv.weight.val(), bias.val()).unwrap_or_else(|x| conv.forward(x)),
+        _ => conv.forward(x),
+    }
+}
+
+/// `conv.forward(x)` for a transposed convolution, through the kernels on the CPU backend.
+///
+/// # Shapes
+/// - `x`: `[batch, channels_in, h, w]` → `[batch, channels_out, h_out, w_out]`
+pub fn conv_transpose2d<B: Backend>(conv: &ConvTranspose2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let plan = (conv.groups == 1)
+        .then(|| ConvPlan::conv_transpose2d(x.dims(), conv.weight.dims(), conv.stride, conv.padding, conv.padding_out, conv.dilation))
+        .flatten();
+    match (plan, &conv.bias) {
+        (Some(plan), Some(bias)) => run(&plan, x, conv.weight.val(), bias.val()).unwrap_or_else(|x| conv.forward(x)),
+        _ => conv.forward(x),
+    }
+}
+
+/// The plan on the kernels when `B` is flex (with or without autodiff); otherwise `x` back.
+fn run<B: Backend>(plan: &ConvPlan, x: Tensor<B, 4>, weight: Tensor<B, 4>, bias: Tensor<B, 1>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::{flex::Flex, Autodiff};
+        let tensors = match on::<B, Autodiff<Flex>>((x, weight, bias), |x, w, b| flex::forward_tracked(plan, x, w, b)) {
+            Ok(y) => return Ok(y),
+            Err(tensors) => tensors,
+        };
+        on::<B, Flex>(tensors, |x, w, b| flex::forward(plan, x, w, Some(b))).map_err(|(x, ..)| x)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (plan, weight, bias);
+        Err(x)
+    }
+}
+
+/// Input, weight and bias of a convolution call.
+type Operands<B> = (Tensor<B, 4>, Tensor<B, 4>, Tensor<B, 1>);
+
+/// `f` on the operands' primitives when `B` is the backend `F`; the operands back when it is
+/// not or when `f` declines.
+#[cfg(feature = "flex")]
+fn on<B: Backend, F: Backend>(
+    (x, w, b): Operands<B>,
+    f: impl FnOnce(&F::FloatTensorPrimitive, &F::FloatTensorPrimitive, &F::FloatTensorPrimitive) -> Option<F::FloatTensorPrimitive>,
+) -> Result<Tensor<B, 4>, Operands<B>> {
+    use burn::tensor::TensorPrimitive;
+    let (Ok(xf), Ok(wf), Ok(bf)) =
+        (cast::<_, Tensor<F, 4>>(x.clone()), cast::<_, Tensor<F, 4>>(w.clone()), cast::<_, Tensor<F, 1>>(b.clone()))
+    else {
+        return Err((x, w, b));
+    };
+    let y = f(&xf.into_primitive().tensor(), &wf.into_primitive().tensor(), &bf.into_primitive().tensor());
+    match y.map(|y| cast::<_, Tensor<B, 4>>(Tensor::<F, 4>::from_primitive(TensorPrimitive::Float(y)))) {
+        Some(Ok(y)) => Ok(y),
+        Some(Err(_)) => unreachable!("B is F: the operands were cast"),
+        None => Err((x, w, b)),
+    }
+}
+
+/// `t` as a `U` when `T` is `U`: a type test on the backend without narrowing the generic bounds.
+#[cfg(feature = "flex")]
+fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
+    let mut slot = Some(t);
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<U>>() {
+        Some(u) => Ok(u.take().expect("filled above")),
+        None => Err(slot.expect("untouched")),
+    }
+}

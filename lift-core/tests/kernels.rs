@@ -1,0 +1,100 @@
+//! The CPU convolution kernels against Burn's generic path: the same outputs and the same
+//! gradients for input, weight and bias, for every convolution the UNets use and a few more.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::Param;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::tensor::{Distribution, Tensor};
+use lift_core::kernels::{conv2d, conv_transpose2d};
+
+type B = Autodiff<Flex>;
+
+/// The largest difference relative to the reference's largest magnitude.
+fn relative_gap<const D: usize>(got: Tensor<Flex, D>, want: Tensor<Flex, D>) -> f32 {
+    assert_eq!(got.dims(), want.dims());
+    let scale = want.clone().abs().max().into_scalar().max(1e-6);
+    (got - want).abs().max().into_scalar() / scale
+}
+
+fn input(dims: [usize; 4]) -> Tensor<B, 4> {
+    Tensor::<B, 4>::random(dims, Distribution::Normal(0.0, 1.0), &Default::default()).require_grad()
+}
+
+/// Output, then the gradients of input, weight and bias, of `<f(x), v>` for a fixed random `v`.
+fn value_and_gradients(
+    x: Tensor<B, 4>,
+    weight: &Param<Tensor<B, 4>>,
+    bias: &Param<Tensor<B, 1>>,
+    v: &Tensor<B, 4>,
+    f: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
+) -> [Tensor<Flex, 4>; 4] {
+    let y = f(x.clone());
+    let grads = (y.clone() * v.clone()).sum().backward();
+    let w_grad = weight.val().grad(&grads).expect("weight gradient");
+    let b_grad = bias.val().grad(&grads).expect("bias gradient");
+    [y.inner(), x.grad(&grads).expect("input gradient"), w_grad, b_grad.unsqueeze::<4>()]
+}
+
+fn assert_same(name: &str, ours: [Tensor<Flex, 4>; 4], burns: [Tensor<Flex, 4>; 4]) {
+    for (what, (a, b)) in ["output", "input grad", "weight grad", "bias grad"].iter().zip(ours.into_iter().zip(burns)) {
+        let gap = relative_gap(a, b);
+        assert!(gap < 1e-5, "{name}: {what} differs by {gap:e} of its scale");
+    }
+}
+
+fn check_conv(name: &str, x: [usize; 4], conv: Conv2d<B>) {
+    let x = input(x);
+    let y_dims = conv.forward(x.clone()).dims();
+    let v = Tensor::<B, 4>::random(y_dims, Distribution::Normal(0.0, 1.0), &Default::default());
+    let (w, b) = (&conv.weight, conv.bias.as_ref().unwrap());
+    let ours = value_and_gradients(x.clone().detach().require_grad(), w, b, &v, |x| conv2d(&conv, x));
+    let burns = value_and_gradients(x.detach().require_grad(), w, b, &v, |x| conv.forward(x));
+    assert_same(name, ours, burns);
+}
+
+#[test]
+fn convolutions_match_burns_values_and_gradients() {
+    let dev = Default::default();
+    let explicit = |p| PaddingConfig2d::Explicit(p, p, p, p);
+    check_conv("3x3 pad 1", [3, 5, 8, 8], Conv2dConfig::new([5, 7], [3, 3]).with_padding(explicit(1)).init(&dev));
+    check_conv("1x1", [2, 6, 5, 7], Conv2dConfig::new([6, 4], [1, 1]).init(&dev));
+    let down = Conv2dConfig::new([4, 4], [4, 4]).with_stride([2, 2]).with_padding(explicit(1));
+    check_conv("4x4 stride 2", [2, 4, 8, 8], down.init(&dev));
+    check_conv("batch 1, odd size", [1, 3, 7, 9], Conv2dConfig::new([3, 2], [3, 3]).with_padding(explicit(1)).init(&dev));
+    let odd = Conv2dConfig::new([2, 3], [3, 2]).with_stride([2, 1]).with_dilation([2, 1]).with_padding(explicit(2));
+    check_conv("dilated, strided, rectangular", [2, 2, 9, 6], odd.init(&dev));
+    // Asymmetric padding goes through Burn's path, which must still work.
+    check_conv("asymmetric", [1, 2, 6, 6], Conv2dConfig::new([2, 2], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 0, 2, 1)).init(&dev));
+}
+
+fn check_transposed(name: &str, x: [usize; 4], conv: ConvTranspose2d<B>) {
+    let x = input(x);
+    let y_dims = conv.forward(x.clone()).dims();
+    let v = Tensor::<B, 4>::random(y_dims, Distribution::Normal(0.0, 1.0), &Default::default());
+    let (w, b) = (&conv.weight, conv.bias.as_ref().unwrap());
+    let ours = value_and_gradients(x.clone().detach().require_grad(), w, b, &v, |x| conv_transpose2d(&conv, x));
+    let burns = value_and_gradients(x.detach().require_grad(), w, b, &v, |x| conv.forward(x));
+    assert_same(name, ours, burns);
+}
+
+#[test]
+fn transposed_convolutions_match_burns_values_and_gradients() {
+    let dev = Default::default();
+    let up = ConvTranspose2dConfig::new([4, 3], [4, 4]).with_stride([2, 2]).with_padding([1, 1]);
+    check_transposed("4x4 stride 2 (the UNet's)", [2, 4, 8, 8], up.init(&dev));
+    check_transposed("3x3", [3, 2, 5, 6], ConvTranspose2dConfig::new([2, 5], [3, 3]).init(&dev));
+    let padded_out = ConvTranspose2dConfig::new([3, 2], [3, 3]).with_stride([2, 2]).with_padding([1, 1]).with_padding_out([1, 1]);
+    check_transposed("output padding", [1, 3, 4, 5], padded_out.init(&dev));
+}
+
+#[test]
+fn inference_without_autodiff_matches_too() {
+    let dev = Default::default();
+    let conv = Conv2dConfig::new([3, 4], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init::<Flex>(&dev);
+    let x = Tensor::<Flex, 4>::random([2, 3, 6, 6], Distribution::Normal(0.0, 1.0), &dev);
+    assert!(relative_gap(conv2d(&conv, x.clone()), conv.forward(x.clone())) < 1e-5);
+    // A strided (permuted) input is read correctly.
+    let xt = x.swap_dims(2, 3);
+    assert!(relative_gap(conv2d(&conv, xt.clone()), conv.forward(xt)) < 1e-5);
+}
