@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod seed;
 pub mod shard;
 pub mod strategy;
+pub mod threads;
 pub mod study;
 pub mod timesteps;
 pub mod train_config;

@@ -41,7 +41,8 @@ fn main() -> Result<()> {
         Task::Bench(args) => bench::run(args),
         Task::Data(args) => data::run(args),
         Task::FetchInception(args) => fetch_inception::run(args),
-        Task::Reproduce(args) => reproduce::run(args),
+        // On a pool worker, the main thread does not compete with the workers for the cores.
+        Task::Reproduce(args) => lift_core::threads::run_in_pool(0, || reproduce::run(args))?,
         Task::CrossCheck { device, config } => {
             let config = lift_core::LiftConfig::load(&config)?;
             let report = lift_core::run_on(device, cross_check::CrossCheck { config, seed: 9 })?;

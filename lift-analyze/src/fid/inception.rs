@@ -44,7 +44,7 @@ impl<B: Backend> BasicConv<B> {
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(self.conv.forward(x))
+        relu(lift_core::kernels::conv2d(&self.conv, x))
     }
 }
 

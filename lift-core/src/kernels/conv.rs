@@ -64,14 +64,16 @@ pub fn windows_adjoint(s: &ConvShape, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let g = &s.geometry;
     assert_eq!(dy.len(), s.batch * s.feature_len(), "output gradient size for {s:?}");
     assert_eq!(weight.len(), s.weight_len(), "weight size for {s:?}");
-    let w = MatRef::new(weight, s.features, g.window_len());
+    let mut w_t = vec![0.0; weight.len()];
+    transpose(weight, s.features, g.window_len(), &mut w_t);
+    let w_t = MatRef::new(&w_t, g.window_len(), s.features);
     let mut dx = vec![0.0; s.batch * g.image_len()];
     if s.batch == 0 {
         return dx;
     }
     dx.par_chunks_mut(g.image_len()).zip(dy.par_chunks(s.feature_len())).for_each(|(dx_b, dy_b)| {
         let mut cols = vec![0.0; g.window_len() * g.windows()];
-        matmul(&mut cols, w.t(), MatRef::new(dy_b, s.features, g.windows()), false, s.gemm_parallel());
+        matmul(&mut cols, w_t, MatRef::new(dy_b, s.features, g.windows()), false, s.gemm_parallel());
         col2im(g, &cols, dx_b);
     });
     dx
@@ -104,6 +106,21 @@ pub fn weight_gradient(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f32> {
             a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
             a
         })
+}
+
+/// `dst` (`cols × rows`) = `src` (`rows × cols`) transposed, in cache-sized tiles: gemm packs a
+/// transposed left operand element by element, slower than this copy of a small weight.
+fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    const TILE: usize = 32;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
 }
 
 /// Per channel, the sum over the batch and every position: the bias gradient.

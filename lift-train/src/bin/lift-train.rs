@@ -71,6 +71,11 @@ struct Cli {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // On a pool worker, the main thread does not compete with the workers for the cores.
+    lift_core::threads::run_in_pool(0, || run(cli))?
+}
+
+fn run(cli: Cli) -> Result<()> {
     let mut config = LiftConfig::load(&cli.config)?;
     let t = &mut config.train;
     let set = |slot: &mut usize, value: Option<u64>| {

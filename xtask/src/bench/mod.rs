@@ -36,6 +36,10 @@ pub struct BenchArgs {
     /// Skip the PyTorch peer even if torch is importable.
     #[arg(long)]
     no_torch: bool,
+    /// CPU thread counts to measure at (0: one per core); the default measures one thread and
+    /// every core, which shows how the loops scale.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 0])]
+    threads: Vec<usize>,
     /// Also write the table as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -46,6 +50,7 @@ pub struct BenchArgs {
 pub struct Row {
     pub config: String,
     pub workload: String,
+    pub threads: usize,
     pub unit: &'static str,
     pub burn: f64,
     pub torch: Option<f64>,
@@ -64,10 +69,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(p) => println!("PyTorch peer: {p} (bench/torch_peer.py)"),
         None => println!("PyTorch peer: not run (no python3 with torch; `apt-get install python3-torch` adds it)"),
     }
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = lift_core::threads::available();
+    let mut thread_counts: Vec<usize> = args.threads.iter().map(|&t| if t == 0 { cores } else { t }).collect();
+    thread_counts.dedup();
     println!(
         "device {}, batch {}, median of {} timed runs after 1 warm-up (a single run when it takes over 30 s), \
-         {threads} CPU threads; ratio = burn / torch\n",
+         {cores} cores, both sides at the same thread count; ratio = burn / torch\n",
         args.device, args.batch, args.iters
     );
     let mut rows = Vec::new();
@@ -82,18 +89,21 @@ pub fn run(args: BenchArgs) -> Result<()> {
             if workload == Workload::Fid && label != args.configs[0] {
                 continue; // Inception does not depend on the config: measure it once.
             }
-            let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters };
-            let burn = match run_on(args.device, task)? {
-                Ok(rate) => rate,
-                Err(e) => {
-                    println!("{label:<6} {:<16} skipped: {e:#}", workload.name());
-                    continue;
-                }
-            };
-            let torch = python.as_deref().and_then(|py| torch::peer(py, &config, workload, args.batch, args.iters, threads, args.device));
-            let row = Row { config: label.clone(), workload: workload.name().into(), unit: workload.unit(), burn, torch };
-            print_row(&row);
-            rows.push(row);
+            for &threads in &thread_counts {
+                let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters };
+                let burn = match lift_core::threads::run_in_pool(threads, || run_on(args.device, task))?? {
+                    Ok(rate) => rate,
+                    Err(e) => {
+                        println!("{label:<6} {:<16} skipped: {e:#}", workload.name());
+                        continue;
+                    }
+                };
+                let torch =
+                    python.as_deref().and_then(|py| torch::peer(py, &config, workload, args.batch, args.iters, threads, args.device));
+                let row = Row { config: label.clone(), workload: workload.name().into(), threads, unit: workload.unit(), burn, torch };
+                print_row(&row);
+                rows.push(row);
+            }
         }
     }
     if let Some(path) = &args.json {
@@ -103,7 +113,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn print_row(r: &Row) {
-    let head = format!("{:<6} {:<16} burn {:>10.3} {:<8}", r.config, r.workload, r.burn, r.unit);
+    let head = format!("{:<6} {:<19} {:>2} thr  burn {:>10.3} {:<8}", r.config, r.workload, r.threads, r.burn, r.unit);
     match r.torch {
         Some(t) => println!("{head} torch {t:>10.3}   ratio {:>5.2}x", r.burn / t),
         None => println!("{head}"),
