@@ -22,9 +22,9 @@ fn input(dims: [usize; 4]) -> Tensor<B, 4> {
 }
 
 /// Output, then the gradients of input, weight and bias, of `<f(x), v>` for a fixed random `v`.
-fn value_and_gradients(
+fn value_and_gradients<const W: usize>(
     x: Tensor<B, 4>,
-    weight: &Param<Tensor<B, 4>>,
+    weight: &Param<Tensor<B, W>>,
     bias: &Param<Tensor<B, 1>>,
     v: &Tensor<B, 4>,
     f: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
@@ -33,7 +33,7 @@ fn value_and_gradients(
     let grads = (y.clone() * v.clone()).sum().backward();
     let w_grad = weight.val().grad(&grads).expect("weight gradient");
     let b_grad = bias.val().grad(&grads).expect("bias gradient");
-    [y.inner(), x.grad(&grads).expect("input gradient"), w_grad, b_grad.unsqueeze::<4>()]
+    [y.inner(), x.grad(&grads).expect("input gradient"), w_grad.unsqueeze::<4>(), b_grad.unsqueeze::<4>()]
 }
 
 fn assert_same(name: &str, ours: [Tensor<Flex, 4>; 4], burns: [Tensor<Flex, 4>; 4]) {
@@ -97,4 +97,34 @@ fn inference_without_autodiff_matches_too() {
     // A strided (permuted) input is read correctly.
     let xt = x.swap_dims(2, 3);
     assert!(relative_gap(conv2d(&conv, xt.clone()), conv.forward(xt)) < 1e-5);
+}
+
+/// GroupNorm (then SiLU) through the kernel and through Burn's layer, with random γ and β.
+fn check_group_norm(x: [usize; 4], groups: usize, with_silu: bool) {
+    use burn::nn::GroupNormConfig;
+    use burn::tensor::activation::silu;
+    use lift_core::kernels::{group_norm, NormShape};
+    let dev = Default::default();
+    let c = x[1];
+    let random1 = || Tensor::<B, 1>::random([c], Distribution::Normal(0.5, 1.0), &dev).require_grad();
+    let (gamma, beta) = (Param::from_tensor(random1()), Param::from_tensor(random1()));
+    let mut layer = GroupNormConfig::new(groups, c).init::<B>(&dev);
+    layer.gamma = Some(gamma.clone());
+    layer.beta = Some(beta.clone());
+    let x = input(x).mul_scalar(2.0).add_scalar(0.3);
+    let [b, _, h, w] = x.dims();
+    let shape = NormShape { batch: b, channels: c, groups, positions: h * w, epsilon: 1e-5, silu: with_silu };
+    let v = Tensor::<B, 4>::random(x.dims(), Distribution::Normal(0.0, 1.0), &dev);
+    let kernel = |x| group_norm(&shape, x, gamma.val(), beta.val()).unwrap_or_else(|_| panic!("the kernel declined"));
+    let ours = value_and_gradients(x.clone().detach().require_grad(), &gamma, &beta, &v, kernel);
+    let reference = |x| if with_silu { silu(layer.forward(x)) } else { layer.forward(x) };
+    let burns = value_and_gradients(x.detach().require_grad(), &gamma, &beta, &v, reference);
+    assert_same(&format!("group norm, silu {with_silu}"), ours, burns);
+}
+
+#[test]
+fn group_norm_matches_burns_values_and_gradients() {
+    check_group_norm([3, 8, 5, 6], 4, true);
+    check_group_norm([2, 6, 4, 4], 3, false);
+    check_group_norm([1, 16, 8, 8], 8, true);
 }

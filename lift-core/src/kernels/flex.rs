@@ -13,6 +13,7 @@ use burn::backend::Autodiff;
 use burn::tensor::backend::BackendTypes;
 use burn::tensor::{DType, TensorData, TensorMetadata};
 
+use super::group_norm::{self, NormShape};
 use super::plan::ConvPlan;
 
 /// The autodiff tensor of the CPU backend.
@@ -90,6 +91,59 @@ pub fn forward_tracked(plan: &ConvPlan, x: &Tracked, weight: &Tracked, bias: &Tr
     Some(match ConvBackward(*plan).prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(mut prep) => {
             let state = (prep.checkpoint(x), prep.checkpoint(weight));
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    })
+}
+
+fn shape_of(shape: &NormShape, x: &FlexTensor) -> Option<()> {
+    let [b, c, h, w] = dims4(x)?;
+    (b == shape.batch && c == shape.channels && h * w == shape.positions).then_some(())
+}
+
+/// GroupNorm (and SiLU) on plain flex tensors with its statistics, or `None` when a tensor is
+/// not f32 or not of `shape`.
+pub fn group_norm(shape: &NormShape, x: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor) -> Option<(FlexTensor, Vec<f32>)> {
+    shape_of(shape, x)?;
+    let (xv, gv, bv) = (values(x)?, values(gamma)?, values(beta)?);
+    let (y, stats) = group_norm::forward(shape, &xv, &gv, &bv);
+    Some((tensor(y, dims4(x)?), stats))
+}
+
+/// The backward step of GroupNorm (and SiLU): input, γ and β gradients.
+#[derive(Debug)]
+struct NormBackward(NormShape);
+
+impl Backward<Flex, 3> for NormBackward {
+    type State = (NodeId, NodeId, NodeId, Vec<f32>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_g, node_b] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x_id, g_id, b_id, stats) = ops.state;
+        let x: FlexTensor = checkpointer.retrieve_node_output(x_id);
+        let gamma: FlexTensor = checkpointer.retrieve_node_output(g_id);
+        let beta: FlexTensor = checkpointer.retrieve_node_output(b_id);
+        let f32s = |t: &FlexTensor| values(t).expect("f32 tensors, checked by the forward").into_owned();
+        let (dx, dg, db) = group_norm::backward(&self.0, &f32s(&x), &f32s(&gamma), &f32s(&beta), &stats, &f32s(&dy));
+        let dims = dims4(&x).expect("4-d, checked by the forward");
+        let channels = [self.0.channels];
+        for (node, grad) in [(node_x, tensor(dx, dims)), (node_g, FlexTensor::from_data(TensorData::new(dg, channels))), (node_b, FlexTensor::from_data(TensorData::new(db, channels)))] {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, grad);
+            }
+        }
+    }
+}
+
+/// GroupNorm (and SiLU) on autodiff tensors, recording [`NormBackward`] when any input is tracked.
+pub fn group_norm_tracked(shape: &NormShape, x: &Tracked, gamma: &Tracked, beta: &Tracked) -> Option<Tracked> {
+    let (y, stats) = group_norm(shape, &x.primitive, &gamma.primitive, &beta.primitive)?;
+    let nodes = [x.node.clone(), gamma.node.clone(), beta.node.clone()];
+    Some(match NormBackward(*shape).prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(mut prep) => {
+            let state = (prep.checkpoint(x), prep.checkpoint(gamma), prep.checkpoint(beta), stats);
             prep.finish(state, y)
         }
         OpsKind::UnTracked(prep) => prep.finish(y),

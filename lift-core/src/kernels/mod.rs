@@ -5,6 +5,7 @@
 
 mod conv;
 mod gemm;
+mod group_norm;
 mod im2col;
 mod plan;
 #[cfg(feature = "flex")]
@@ -14,6 +15,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::{backend::Backend, Tensor};
 
+pub use group_norm::NormShape;
 pub use plan::{ConvKind, ConvPlan};
 
 /// `conv.forward(x)`, through the kernels on the CPU backend.
@@ -50,16 +52,38 @@ pub fn conv_transpose2d<B: Backend>(conv: &ConvTranspose2d<B>, x: Tensor<B, 4>) 
     }
 }
 
+/// GroupNorm over `x` with `gamma` and `beta` (then SiLU when `shape.silu`) through the kernel
+/// on the CPU backend; `x` back on other backends, where the caller composes it.
+///
+/// # Shapes
+/// - `x`: `[batch, channels, h, w]`, `gamma`, `beta`: `[channels]` → like `x`
+pub fn group_norm<B: Backend>(shape: &NormShape, x: Tensor<B, 4>, gamma: Tensor<B, 1>, beta: Tensor<B, 1>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::{flex::Flex, Autodiff};
+        let tensors = match on::<B, Autodiff<Flex>, 1>((x, gamma, beta), |x, g, b| flex::group_norm_tracked(shape, x, g, b)) {
+            Ok(y) => return Ok(y),
+            Err(tensors) => tensors,
+        };
+        on::<B, Flex, 1>(tensors, |x, g, b| flex::group_norm(shape, x, g, b).map(|(y, _)| y)).map_err(|(x, ..)| x)
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (shape, gamma, beta);
+        Err(x)
+    }
+}
+
 /// The plan on the kernels when `B` is flex (with or without autodiff); otherwise `x` back.
 fn run<B: Backend>(plan: &ConvPlan, x: Tensor<B, 4>, weight: Tensor<B, 4>, bias: Tensor<B, 1>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
     #[cfg(feature = "flex")]
     {
         use burn::backend::{flex::Flex, Autodiff};
-        let tensors = match on::<B, Autodiff<Flex>>((x, weight, bias), |x, w, b| flex::forward_tracked(plan, x, w, b)) {
+        let tensors = match on::<B, Autodiff<Flex>, 4>((x, weight, bias), |x, w, b| flex::forward_tracked(plan, x, w, b)) {
             Ok(y) => return Ok(y),
             Err(tensors) => tensors,
         };
-        on::<B, Flex>(tensors, |x, w, b| flex::forward(plan, x, w, Some(b))).map_err(|(x, ..)| x)
+        on::<B, Flex, 4>(tensors, |x, w, b| flex::forward(plan, x, w, Some(b))).map_err(|(x, ..)| x)
     }
     #[cfg(not(feature = "flex"))]
     {
@@ -68,19 +92,19 @@ fn run<B: Backend>(plan: &ConvPlan, x: Tensor<B, 4>, weight: Tensor<B, 4>, bias:
     }
 }
 
-/// Input, weight and bias of a convolution call.
-type Operands<B> = (Tensor<B, 4>, Tensor<B, 4>, Tensor<B, 1>);
+/// Input, weight (`W` dimensions) and bias of a convolution or normalisation call.
+type Operands<B, const W: usize> = (Tensor<B, 4>, Tensor<B, W>, Tensor<B, 1>);
 
 /// `f` on the operands' primitives when `B` is the backend `F`; the operands back when it is
 /// not or when `f` declines.
 #[cfg(feature = "flex")]
-fn on<B: Backend, F: Backend>(
-    (x, w, b): Operands<B>,
+fn on<B: Backend, F: Backend, const W: usize>(
+    (x, w, b): Operands<B, W>,
     f: impl FnOnce(&F::FloatTensorPrimitive, &F::FloatTensorPrimitive, &F::FloatTensorPrimitive) -> Option<F::FloatTensorPrimitive>,
-) -> Result<Tensor<B, 4>, Operands<B>> {
+) -> Result<Tensor<B, 4>, Operands<B, W>> {
     use burn::tensor::TensorPrimitive;
     let (Ok(xf), Ok(wf), Ok(bf)) =
-        (cast::<_, Tensor<F, 4>>(x.clone()), cast::<_, Tensor<F, 4>>(w.clone()), cast::<_, Tensor<F, 1>>(b.clone()))
+        (cast::<_, Tensor<F, 4>>(x.clone()), cast::<_, Tensor<F, W>>(w.clone()), cast::<_, Tensor<F, 1>>(b.clone()))
     else {
         return Err((x, w, b));
     };

@@ -43,9 +43,9 @@ impl<B: Backend> ResBlock<B> {
     /// # Shapes
     /// - `x`: `[batch, c_in, h, w]`, `t`: `[batch, time_dim]` → `[batch, c_out, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 2>) -> Tensor<B, 4> {
-        let h = conv2d(&self.conv1, silu(self.norm1.forward(x.clone())));
+        let h = conv2d(&self.conv1, self.norm1.forward_silu(x.clone()));
         let h = h + self.time_proj.forward(silu(t)).unsqueeze_dims::<4>(&[2, 3]);
-        let h = conv2d(&self.conv2, silu(self.norm2.forward(h)));
+        let h = conv2d(&self.conv2, self.norm2.forward_silu(h));
         let skip = match &self.skip {
             Some(conv) => conv2d(conv, x),
             None => x,

@@ -4,7 +4,6 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::PaddingConfig2d;
-use burn::tensor::activation::silu;
 use burn::tensor::{backend::Backend, Tensor};
 
 use super::attention::SelfAttention;
@@ -117,6 +116,6 @@ impl<B: Backend> UNetBody<B> {
                 h = attn.forward(h);
             }
         }
-        conv2d(&self.conv_out, silu(self.norm_out.forward(h)))
+        conv2d(&self.conv_out, self.norm_out.forward_silu(h))
     }
 }
