@@ -128,3 +128,22 @@ fn group_norm_matches_burns_values_and_gradients() {
     check_group_norm([2, 6, 4, 4], 3, false);
     check_group_norm([1, 16, 8, 8], 8, true);
 }
+
+#[test]
+fn gradients_are_the_same_bits_on_any_number_of_threads() {
+    use burn::tensor::TensorData;
+    let gradients = |threads| {
+        lift_core::threads::run_in_pool(threads, || {
+            let dev = Default::default();
+            let conv: Conv2d<B> = Conv2dConfig::new([4, 6], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&dev);
+            let conv = lift_core::model::init::seeded_module(conv, 5);
+            let values: Vec<f32> = (0..6 * 4 * 9 * 9).map(|i| (i as f32 * 0.37).sin()).collect();
+            let x = Tensor::<B, 4>::from_data(TensorData::new(values, [6, 4, 9, 9]), &dev).require_grad();
+            let grads = conv2d(&conv, x).powi_scalar(2).sum().backward();
+            let w = conv.weight.val().grad(&grads).unwrap();
+            w.into_data().to_vec::<f32>().unwrap()
+        })
+        .unwrap()
+    };
+    assert_eq!(gradients(1), gradients(3));
+}

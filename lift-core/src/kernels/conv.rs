@@ -79,33 +79,37 @@ pub fn windows_adjoint(s: &ConvShape, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     dx
 }
 
-/// `dW = Σ_b dy[b] · im2col(x[b])ᵀ`: the weight gradient of both convolutions, each worker
-/// summing its share of the images before the shares are added.
+/// `dW = Σ_b dy[b] · im2col(x[b])ᵀ`: the weight gradient of both convolutions. Each image's
+/// share is computed on its own and the shares are added in batch order, so the sum does not
+/// depend on how the pool split the work (training reproduces exactly on any thread count).
 pub fn weight_gradient(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let g = &s.geometry;
     assert_eq!(x.len(), s.batch * g.image_len(), "input size for {s:?}");
     assert_eq!(dy.len(), s.batch * s.feature_len(), "output gradient size for {s:?}");
-    let zeros = || vec![0.0; s.weight_len()];
-    if s.batch == 0 {
-        return zeros();
-    }
-    x.par_chunks(g.image_len())
+    let shares: Vec<Vec<f32>> = x
+        .par_chunks(g.image_len())
         .zip(dy.par_chunks(s.feature_len()))
-        .fold(
-            || (zeros(), vec![0.0; g.window_len() * g.windows()]),
-            |(mut acc, mut cols), (x_b, dy_b)| {
-                im2col(g, x_b, &mut cols);
-                let dy_b = MatRef::new(dy_b, s.features, g.windows());
-                let cols_t = MatRef::new(&cols, g.window_len(), g.windows()).t();
-                matmul(&mut acc, dy_b, cols_t, true, s.gemm_parallel());
-                (acc, cols)
-            },
-        )
-        .map(|(acc, _)| acc)
-        .reduce(zeros, |mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
+        .map(|(x_b, dy_b)| {
+            let mut cols = vec![0.0; g.window_len() * g.windows()];
+            im2col(g, x_b, &mut cols);
+            let dy_b = MatRef::new(dy_b, s.features, g.windows());
+            let cols_t = MatRef::new(&cols, g.window_len(), g.windows()).t();
+            let mut share = vec![0.0; s.weight_len()];
+            matmul(&mut share, dy_b, cols_t, false, s.gemm_parallel());
+            share
         })
+        .collect();
+    sum_in_order(shares, s.weight_len())
+}
+
+/// The element-wise sum of `parts`, added first to last.
+pub(crate) fn sum_in_order(parts: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+    let mut parts = parts.into_iter();
+    let mut total = parts.next().unwrap_or_else(|| vec![0.0; len]);
+    for part in parts {
+        total.iter_mut().zip(&part).for_each(|(t, p)| *t += p);
+    }
+    total
 }
 
 /// `dst` (`cols × rows`) = `src` (`rows × cols`) transposed, in cache-sized tiles: gemm packs a

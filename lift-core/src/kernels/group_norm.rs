@@ -126,7 +126,10 @@ pub fn backward(s: &NormShape, x: &[f32], gamma: &[f32], beta: &[f32], stats: &[
             }
             (dg, db)
         })
-        .reduce(zeros, |(mut ag, mut ab), (bg, bb)| {
+        .collect::<Vec<_>>()
+        .into_iter()
+        // Added in batch order: the same sums whatever the pool's split.
+        .fold(zeros(), |(mut ag, mut ab), (bg, bb)| {
             ag.iter_mut().zip(&bg).for_each(|(a, b)| *a += b);
             ab.iter_mut().zip(&bb).for_each(|(a, b)| *a += b);
             (ag, ab)
