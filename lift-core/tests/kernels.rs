@@ -43,14 +43,23 @@ fn assert_same(name: &str, ours: [Tensor<Flex, 4>; 4], burns: [Tensor<Flex, 4>; 
     }
 }
 
-fn check_conv(name: &str, x: [usize; 4], conv: Conv2d<B>) {
+/// Ours against Burn's for one layer (weight, bias), on a random input of `x` dims.
+fn compare(
+    name: &str,
+    x: [usize; 4],
+    (w, b): (&Param<Tensor<B, 4>>, &Param<Tensor<B, 1>>),
+    ours: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
+    burns: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
+) {
     let x = input(x);
-    let y_dims = conv.forward(x.clone()).dims();
-    let v = Tensor::<B, 4>::random(y_dims, Distribution::Normal(0.0, 1.0), &Default::default());
-    let (w, b) = (&conv.weight, conv.bias.as_ref().unwrap());
-    let ours = value_and_gradients(x.clone().detach().require_grad(), w, b, &v, |x| conv2d(&conv, x));
-    let burns = value_and_gradients(x.detach().require_grad(), w, b, &v, |x| conv.forward(x));
+    let v = Tensor::<B, 4>::random(burns(x.clone()).dims(), Distribution::Normal(0.0, 1.0), &Default::default());
+    let ours = value_and_gradients(x.clone().detach().require_grad(), w, b, &v, ours);
+    let burns = value_and_gradients(x.detach().require_grad(), w, b, &v, burns);
     assert_same(name, ours, burns);
+}
+
+fn check_conv(name: &str, x: [usize; 4], conv: Conv2d<B>) {
+    compare(name, x, (&conv.weight, conv.bias.as_ref().unwrap()), |x| conv2d(&conv, x), |x| conv.forward(x));
 }
 
 #[test]
@@ -69,13 +78,7 @@ fn convolutions_match_burns_values_and_gradients() {
 }
 
 fn check_transposed(name: &str, x: [usize; 4], conv: ConvTranspose2d<B>) {
-    let x = input(x);
-    let y_dims = conv.forward(x.clone()).dims();
-    let v = Tensor::<B, 4>::random(y_dims, Distribution::Normal(0.0, 1.0), &Default::default());
-    let (w, b) = (&conv.weight, conv.bias.as_ref().unwrap());
-    let ours = value_and_gradients(x.clone().detach().require_grad(), w, b, &v, |x| conv_transpose2d(&conv, x));
-    let burns = value_and_gradients(x.detach().require_grad(), w, b, &v, |x| conv.forward(x));
-    assert_same(name, ours, burns);
+    compare(name, x, (&conv.weight, conv.bias.as_ref().unwrap()), |x| conv_transpose2d(&conv, x), |x| conv.forward(x));
 }
 
 #[test]
