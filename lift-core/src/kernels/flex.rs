@@ -30,6 +30,11 @@ fn values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
     })
 }
 
+/// The values of a tensor the forward already checked to be f32 (its gradients are f32 too).
+fn checked(t: &FlexTensor) -> Cow<'_, [f32]> {
+    values(t).expect("f32 tensors, checked by the forward")
+}
+
 fn tensor(values: Vec<f32>, dims: [usize; 4]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, dims))
 }
@@ -66,14 +71,12 @@ impl Backward<Flex, 3> for ConvBackward {
         let (x_id, w_id) = ops.state;
         let x: FlexTensor = checkpointer.retrieve_node_output(x_id);
         let w: FlexTensor = checkpointer.retrieve_node_output(w_id);
-        // The forward checked every dtype; gradients of f32 tensors are f32.
-        let f32s = |t: &FlexTensor| values(t).expect("f32 tensors, checked by the forward").into_owned();
-        let dyv = f32s(&dy);
+        let dyv = checked(&dy);
         if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, tensor(plan.input_gradient(&f32s(&w), &dyv), plan.input_dims()));
+            grads.register::<Flex>(node.id, tensor(plan.input_gradient(&checked(&w), &dyv), plan.input_dims()));
         }
         if let Some(node) = node_w {
-            let grad = plan.weight_gradient(&f32s(&x), &dyv);
+            let grad = plan.weight_gradient(&checked(&x), &dyv);
             grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(grad, w.shape())));
         }
         if let Some(node) = node_b {
@@ -125,8 +128,7 @@ impl Backward<Flex, 3> for NormBackward {
         let x: FlexTensor = checkpointer.retrieve_node_output(x_id);
         let gamma: FlexTensor = checkpointer.retrieve_node_output(g_id);
         let beta: FlexTensor = checkpointer.retrieve_node_output(b_id);
-        let f32s = |t: &FlexTensor| values(t).expect("f32 tensors, checked by the forward").into_owned();
-        let (dx, dg, db) = group_norm::backward(&self.0, &f32s(&x), &f32s(&gamma), &f32s(&beta), &stats, &f32s(&dy));
+        let (dx, dg, db) = group_norm::backward(&self.0, &checked(&x), &checked(&gamma), &checked(&beta), &stats, &checked(&dy));
         let dims = dims4(&x).expect("4-d, checked by the forward");
         let channels = [self.0.channels];
         for (node, grad) in [(node_x, tensor(dx, dims)), (node_g, FlexTensor::from_data(TensorData::new(dg, channels))), (node_b, FlexTensor::from_data(TensorData::new(db, channels)))] {
