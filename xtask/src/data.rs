@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 
 /// An npm package of emoji images.
@@ -44,9 +44,47 @@ pub struct DataArgs {
     /// Where data sets go.
     #[arg(long, default_value = "artifacts/data")]
     pub dir: PathBuf,
-    /// Keep the skin-tone variants (3,786 images instead of 1,911).
-    #[arg(long)]
-    pub with_skin_tones: bool,
+    /// Which of the package's images: all (1,911), faces (the 110 yellow faces) or with-skin-tones
+    /// (all 3,786, skin-tone variants included).
+    #[arg(long, value_enum, default_value_t = Subset::All)]
+    pub subset: Subset,
+}
+
+/// A selection of a package's images, by the categories of its `emoji.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum Subset {
+    /// Every emoji, without skin-tone variants.
+    #[default]
+    All,
+    /// The smiley faces (Unicode subcategories `face-*` of "Smileys & Emotion", less
+    /// `face-costume`: ghosts, robots, clowns): one coherent shape, colour and layout.
+    Faces,
+    /// Every image, skin-tone variants included.
+    WithSkinTones,
+}
+
+lift_core::value_enum_names!(Subset);
+
+impl Subset {
+    /// Suffix of the data folder's name.
+    fn suffix(self) -> &'static str {
+        match self {
+            Subset::All => "",
+            Subset::Faces => "-faces",
+            Subset::WithSkinTones => "-all",
+        }
+    }
+
+    /// Whether an `emoji.json` entry belongs to the subset (skin-tone variants are not entries).
+    fn keeps(self, entry: &serde_json::Value) -> bool {
+        match self {
+            Subset::All | Subset::WithSkinTones => true,
+            Subset::Faces => {
+                let sub = entry["subcategory"].as_str().unwrap_or_default();
+                entry["category"] == "Smileys & Emotion" && sub.starts_with("face-") && sub != "face-costume"
+            }
+        }
+    }
 }
 
 pub fn run(args: DataArgs) -> Result<()> {
@@ -55,19 +93,19 @@ pub fn run(args: DataArgs) -> Result<()> {
         "twitter" => &TWITTER,
         other => bail!("unknown vendor '{other}': expected google or twitter"),
     };
-    let dir = fetch(package, &args.dir, args.with_skin_tones)?;
+    let dir = fetch(package, &args.dir, args.subset)?;
     println!("data: {}", dir.display());
     Ok(())
 }
 
 /// Folder name of a package's 64×64 images.
-pub fn folder_name(p: &EmojiPackage, with_skin_tones: bool) -> String {
-    format!("emoji-{}-64{}", p.vendor, if with_skin_tones { "-all" } else { "" })
+pub fn folder_name(p: &EmojiPackage, subset: Subset) -> String {
+    format!("emoji-{}-64{}", p.vendor, subset.suffix())
 }
 
 /// Downloads (with `npm pack`), verifies and unpacks a package; does nothing if already done.
-pub fn fetch(p: &EmojiPackage, root: &Path, with_skin_tones: bool) -> Result<PathBuf> {
-    let dest = root.join(folder_name(p, with_skin_tones));
+pub fn fetch(p: &EmojiPackage, root: &Path, subset: Subset) -> Result<PathBuf> {
+    let dest = root.join(folder_name(p, subset));
     if dest.join("LICENSE").exists() {
         let n = count_pngs(&dest)?;
         println!("{} already holds {n} images", dest.display());
@@ -93,13 +131,13 @@ pub fn fetch(p: &EmojiPackage, root: &Path, with_skin_tones: bool) -> Result<Pat
         let _ = std::fs::remove_file(&tarball);
         bail!("{} has sha256 {digest}, expected {}: removed it, try again", tarball.display(), p.sha256);
     }
-    let count = unpack(&bytes, p, &dest, with_skin_tones)?;
+    let count = unpack(&bytes, p, &dest, subset)?;
     std::fs::remove_file(&tarball).ok();
     println!("unpacked {count} images into {}", dest.display());
     Ok(dest)
 }
 
-fn unpack(tgz: &[u8], p: &EmojiPackage, dest: &Path, with_skin_tones: bool) -> Result<usize> {
+fn unpack(tgz: &[u8], p: &EmojiPackage, dest: &Path, subset: Subset) -> Result<usize> {
     let prefix = format!("package/img/{}/64/", p.vendor);
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let (mut emoji_json, mut license) = (None, None);
@@ -120,7 +158,7 @@ fn unpack(tgz: &[u8], p: &EmojiPackage, dest: &Path, with_skin_tones: bool) -> R
         }
     }
     let emoji_json = emoji_json.context("package has no emoji.json")?;
-    let keep: Option<HashSet<String>> = (!with_skin_tones).then(|| base_images(&emoji_json)).transpose()?;
+    let keep: Option<HashSet<String>> = (subset != Subset::WithSkinTones).then(|| images_of(&emoji_json, subset)).transpose()?;
     let staging = dest.with_extension("partial");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
@@ -139,12 +177,31 @@ fn unpack(tgz: &[u8], p: &EmojiPackage, dest: &Path, with_skin_tones: bool) -> R
     Ok(count)
 }
 
-/// Image names of the emoji themselves, without skin-tone variants.
-fn base_images(emoji_json: &[u8]) -> Result<HashSet<String>> {
+/// Image names of the subset's emoji themselves, without skin-tone variants.
+fn images_of(emoji_json: &[u8], subset: Subset) -> Result<HashSet<String>> {
     let list: Vec<serde_json::Value> = serde_json::from_slice(emoji_json).context("emoji.json is not valid JSON")?;
-    Ok(list.iter().filter_map(|e| e["image"].as_str().map(String::from)).collect())
+    Ok(list.iter().filter(|e| subset.keeps(e)).filter_map(|e| e["image"].as_str().map(String::from)).collect())
 }
 
 fn count_pngs(dir: &Path) -> Result<usize> {
     Ok(std::fs::read_dir(dir)?.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))).count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_faces_subset_keeps_smiley_faces_only() {
+        let json = br#"[
+            {"image": "1f600.png", "category": "Smileys & Emotion", "subcategory": "face-smiling"},
+            {"image": "1f47b.png", "category": "Smileys & Emotion", "subcategory": "face-costume"},
+            {"image": "2764.png", "category": "Smileys & Emotion", "subcategory": "heart"},
+            {"image": "1f436.png", "category": "Animals & Nature", "subcategory": "animal-mammal"}
+        ]"#;
+        assert_eq!(images_of(json, Subset::Faces).unwrap(), HashSet::from(["1f600.png".to_string()]));
+        assert_eq!(images_of(json, Subset::All).unwrap().len(), 4);
+        assert!(images_of(b"{", Subset::All).is_err());
+        assert_eq!(folder_name(&GOOGLE, Subset::Faces), "emoji-google-64-faces");
+    }
 }
