@@ -90,9 +90,9 @@ class UNet(nn.Module):
 
 
 class Lift(nn.Module):
-    def __init__(self, dims, embed, tdim, attn_min=128):
+    def __init__(self, dims, embed, tdim, attn_min=128, g=8, heads=4):
         super().__init__()
-        self.net = UNet(dims, 6, 6, embed, tdim, True, attn_min=attn_min)
+        self.net = UNet(dims, 6, 6, embed, tdim, True, g=g, heads=heads, attn_min=attn_min)
 
     def forward(self, x64, x32, t64, t32):
         up = F.interpolate(x32, scale_factor=2, mode="bilinear", align_corners=False)

@@ -3,7 +3,7 @@
 //! images are scored from the sampler's floats (the original's protocol); every piece is cached
 //! on disk, so an interrupted evaluation continues where it stopped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use lift_core::run::RunDir;
@@ -107,11 +107,11 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
                     evaluations: m.evaluations,
                     parameters: info.parameters,
                     epochs: info.epochs_completed,
-                    images: m.images,
-                    fid: m.fid,
-                    kid_x1e3: m.kid.mean * 1e3,
-                    kid_std_x1e3: m.kid.std * 1e3,
-                    swd_x1e3: m.swd_x1e3,
+                    images: m.scores.images,
+                    fid: m.scores.fid,
+                    kid_x1e3: m.scores.kid.mean * 1e3,
+                    kid_std_x1e3: m.scores.kid.std * 1e3,
+                    swd_x1e3: m.scores.swd_x1e3,
                     samples: job.dir.samples(&run_name, strategy, protocol, seed),
                 });
             }
@@ -154,39 +154,68 @@ pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
     Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)? })
 }
 
+/// FID, KID and SWD of one set of generated images against the real ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scores {
+    pub images: usize,
+    pub fid: f64,
+    pub kid: Kid,
+    pub swd_x1e3: f64,
+}
+
+impl Scores {
+    /// Scores `n` generated images from their pool3 features and pixels; `seed` draws the KID
+    /// subsets and SWD projections.
+    fn of(real: &Real, features: &[f32], planes: &Planes, seed: u64) -> Result<Self> {
+        Ok(Self {
+            images: planes.n,
+            fid: real.reference.distance(&Stats::from_features(features, DIM)?),
+            kid: kid(&real.features, features, DIM, KID_SUBSETS, KID_SUBSET_SIZE, seed)?,
+            swd_x1e3: swd(&real.planes, planes, seed)?.mean_x1e3,
+        })
+    }
+}
+
 /// Metrics of one sample set, cached beside the samples.
 #[derive(Serialize, Deserialize)]
 struct SampleMetrics {
     evaluations: usize,
-    images: usize,
-    fid: f64,
-    kid: Kid,
-    swd_x1e3: f64,
+    #[serde(flatten)]
+    scores: Scores,
 }
 
 fn score(job: &EvaluateJob, real: &Real, gen: GenerateJob, resolution: usize) -> Result<SampleMetrics> {
     let dir = gen.out.clone();
     let cache = dir.join("metrics.json");
     if let Ok(c) = lift_core::io::read_json::<SampleMetrics>(&cache) {
-        if c.images == gen.num_images && dir.join("generation.json").exists() {
+        if c.scores.images == gen.num_images && dir.join("generation.json").exists() {
             return Ok(c);
         }
     }
     let n = gen.num_images;
     let report = crate::generation_parts::generate_on(gen, &job.devices)?;
     let fake_features = FeatureFile::read(&dir.join(FeatureFile::NAME), n)?;
-    let fake = Stats::from_features(&fake_features, DIM)?;
     let planes = folder_planes(&dir, resolution, n)?;
     let seed = dir.file_name().and_then(|s| s.to_str()).and_then(|s| s.strip_prefix("seed-")).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let c = SampleMetrics {
-        evaluations: report.evaluations,
-        images: n,
-        fid: real.reference.distance(&fake),
-        kid: kid(&real.features, &fake_features, DIM, KID_SUBSETS, KID_SUBSET_SIZE, seed)?,
-        swd_x1e3: swd(&real.planes, &planes, seed)?.mean_x1e3,
-    };
+    let c = SampleMetrics { evaluations: report.evaluations, scores: Scores::of(real, &fake_features, &planes, seed)? };
     lift_core::io::write_json(&cache, &c)?;
     Ok(c)
+}
+
+/// Scores the images of a folder that another program generated (the PyTorch peer's), with the
+/// same real reference, features and subsets as our own sample sets of seed `seed`.
+pub fn score_folder(job: &EvaluateJob, real: &Real, dir: &Path, resolution: usize, seed: u64) -> Result<Scores> {
+    let files = lift_core::data::list_images(dir)?;
+    let feature_job = FeatureJob {
+        weights: job.inception.clone(),
+        files: files.clone(),
+        resolution,
+        resize: job.study.fid_resize,
+        batch: job.study.batch,
+        label: format!("{} images", dir.display()),
+    };
+    let features = run_on(job.devices.main(), feature_job)??;
+    Scores::of(real, &features, &planes_of(&files, resolution)?, seed)
 }
 
 /// "mean ± std" over seeds (std with N − 1), or the single value.

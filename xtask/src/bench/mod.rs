@@ -2,7 +2,7 @@
 //! forward+backward, the full training step, one heatmap cell, sampling, FID features — beside
 //! the PyTorch peer (`bench/torch_peer.py`) measured in the same run, printed as ratios.
 
-mod torch;
+pub mod torch;
 mod workloads;
 
 use std::path::{Path, PathBuf};

@@ -124,6 +124,9 @@ const EPOCH_OVERHEAD: f64 = 0.15;
 const MIN_SEEDS: usize = 3;
 /// KID and FID need some images per set.
 const MIN_IMAGES: usize = 16;
+/// Training sample grids a budgeted run writes at most: a small data set trains hundreds of
+/// epochs, and a grid every epoch would cost more than the training.
+const MAX_GRIDS: usize = 10;
 
 /// Chooses the sizes for `config` (the base preset) from measured `rates`.
 pub fn size(config: &LiftConfig, budget: Budget, rates: Rates, train_images: usize) -> Sizing {
@@ -172,6 +175,9 @@ impl Sizing {
     pub fn apply(&self, config: &LiftConfig) -> LiftConfig {
         let mut c = config.clone();
         c.train.epochs = self.epochs;
+        if c.train.sample_every > 0 {
+            c.train.sample_every = c.train.sample_every.max(self.epochs.div_ceil(MAX_GRIDS));
+        }
         c.study.fid_images = self.fid_images;
         c.study.seeds = self.seeds;
         c.study.heatmap_seeds = self.heatmap_seeds;
@@ -307,7 +313,8 @@ mod tests {
 
     #[test]
     fn sizes_fill_the_budget_shares() {
-        let config = LiftConfig::from_toml(include_str!("../../../configs/tiny.toml")).unwrap();
+        let mut config = LiftConfig::from_toml(include_str!("../../../configs/tiny.toml")).unwrap();
+        config.train.sample_every = 1;
         let rates = Rates {
             train_baseline: 20.0,
             train_lift: 10.0,
@@ -328,6 +335,9 @@ mod tests {
         assert!(s.planned.iter().sum::<f64>() <= 0.95 * 2700.0, "{:?}", s.planned);
         let applied = s.apply(&config);
         assert_eq!((applied.train.epochs, applied.study.seeds), (5, s.seeds));
+        assert_eq!(applied.train.sample_every, 1, "5 epochs: a grid after each");
+        let long = Sizing { epochs: 340, ..s.clone() }.apply(&config);
+        assert_eq!(long.train.sample_every, 34, "340 epochs: ten grids");
         assert_eq!(s.protocols.len(), 2, "the budget affords both protocols");
         // A slow Inception: the fair protocol goes first, then all but the main strategies.
         let slow = size(&config, "45m".parse().unwrap(), Rates { inception: 0.05, ..rates }, 1872);

@@ -4,6 +4,7 @@
 
 mod budget;
 mod findings;
+mod peer;
 mod report;
 mod stage;
 
@@ -22,6 +23,7 @@ use lift_core::{run_on, Devices, LiftConfig, ModelKind};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 use serde_json::json;
 
+use crate::data::Subset;
 use budget::Budget;
 use stage::{forced_stages, CodeIdentity, Crate, Job, Outputs, StageSpec, Stages};
 
@@ -37,6 +39,18 @@ pub enum Preset {
 }
 
 lift_core::value_enum_names!(Preset);
+
+impl Preset {
+    /// The emoji the preset trains on when `--data` is not given. The CPU default learns the
+    /// smiley faces: one shape, palette and layout that a 0.9M-parameter model can learn in its
+    /// budget, where the whole set's 1,911 unrelated pictures stay colour fields.
+    pub fn subset(self) -> Subset {
+        match self {
+            Preset::Tiny => Subset::Faces,
+            Preset::Smoke | Preset::Paper => Subset::All,
+        }
+    }
+}
 
 /// The budget of `cargo xtask reproduce` without flags.
 pub const DEFAULT_BUDGET: &str = "45m";
@@ -58,6 +72,10 @@ pub struct ReproduceArgs {
     /// Image folder to train on [default: the Noto emoji, fetched by the data stage].
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Which Noto emoji the data stage fetches when --data is not given [default: faces for the
+    /// tiny preset, all otherwise].
+    #[arg(long, value_enum, conflicts_with = "data")]
+    pub subset: Option<Subset>,
     /// Output folder [default: artifacts/<preset>].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -70,6 +88,11 @@ pub struct ReproduceArgs {
     /// Independent stages run at once (the two trainings) [default: the number of CPU cores].
     #[arg(long, value_parser = lift_analyze::cli::count(1, 64))]
     pub jobs: Option<usize>,
+    /// Also train and sample the PyTorch peer (bench/peer_train.py, needs python3 with torch) with
+    /// the baseline's recipe, data and steps, scored beside ours; outside the budget (it takes
+    /// about as long as one training).
+    #[arg(long)]
+    pub peer: bool,
 }
 
 const TRAINING: &[Crate] = &[Crate::LiftCore, Crate::LiftTrain];
@@ -78,14 +101,18 @@ const EVERYTHING: &[Crate] = &[Crate::LiftCore, Crate::LiftTrain, Crate::LiftAna
 
 /// The stages, their dependencies and code, with nominal durations (seconds on 2 CPU cores for
 /// smoke and tiny) for the progress estimate.
-fn plan(preset: Preset) -> Vec<StageSpec> {
+fn plan(preset: Preset, peer: bool) -> Vec<StageSpec> {
     let t: [f64; 10] = match preset {
         Preset::Smoke => [5.0, 5.0, 10.0, 10.0, 10.0, 1.0, 60.0, 5.0, 5.0, 1.0],
         Preset::Tiny => [10.0, 20.0, 540.0, 600.0, 200.0, 1.0, 1000.0, 30.0, 10.0, 1.0],
         Preset::Paper => [60.0, 60.0, 86_400.0, 86_400.0, 18_000.0, 10.0, 36_000.0, 600.0, 60.0, 1.0],
     };
     let s = |name, k: usize, deps, code| StageSpec { name, nominal: t[k], deps, code };
-    vec![
+    let report_deps: &'static [&'static str] = match peer {
+        true => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures", "peer"],
+        false => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures"],
+    };
+    let mut stages = vec![
         s("data", 0, &[], &[Crate::Xtask]),
         s("inception", 1, &[], &[Crate::Xtask]),
         s("train-baseline", 2, &["data"], TRAINING),
@@ -95,8 +122,12 @@ fn plan(preset: Preset) -> Vec<StageSpec> {
         s("evaluate", 6, &["data", "inception", "train-baseline", "train-lift", "paths"], ANALYSIS),
         s("mse", 7, &["data", "train-lift"], ANALYSIS),
         s("figures", 8, &["heatmap", "paths", "evaluate", "mse"], ANALYSIS),
-        s("report", 9, &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures"], EVERYTHING),
-    ]
+    ];
+    if peer {
+        stages.push(StageSpec { name: "peer", nominal: t[2], deps: &["data", "inception", "train-baseline", "evaluate"], code: ANALYSIS });
+    }
+    stages.push(s("report", 9, report_deps, EVERYTHING));
+    stages
 }
 
 /// Everything the stages share.
@@ -125,10 +156,10 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&name));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let forced = forced_stages(&plan(preset), &args.rerun)?;
+    let forced = forced_stages(&plan(preset, args.peer), &args.rerun)?;
     let header = format!("LIFT study, preset {name} on {} → {}", args.device, out.display());
-    let mut stages = Stages::new(&out, plan(preset), CodeIdentity::of_this_build(), forced, header);
-    let data = data_stage(&mut stages, &args)?;
+    let mut stages = Stages::new(&out, plan(preset, args.peer), CodeIdentity::of_this_build(), forced, header);
+    let data = data_stage(&mut stages, &args, preset)?;
     let inception = PathBuf::from(lift_analyze::fid::DEFAULT_WEIGHTS);
     stages.run("inception", json!({ "file": inception }), |_| {
         let path = crate::fetch_inception::fetch(&inception)?;
@@ -140,6 +171,11 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
         let sizing = budget::load_or_probe(&out.join(budget::FILE), &config, b, &images, args.device.main(), jobs >= 2)?;
         config = sizing.apply(&config);
         config.validate()?;
+        // The planned seconds cover the two trainings together, side by side or one after the other.
+        let [training, heatmaps, evaluation] = sizing.planned;
+        for (stage, seconds) in [("train-baseline", training / 2.0), ("train-lift", training / 2.0), ("heatmap", heatmaps), ("evaluate", evaluation)] {
+            stages.set_nominal(stage, seconds);
+        }
     }
     let args = &args;
     let study = Study { args, config, dir: StudyDir(out.clone()), data, inception };
@@ -157,6 +193,9 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     evaluate_stage(&mut stages, &study)?;
     mse_stage(&mut stages, &study)?;
     stages.run("figures", json!({}), |_| report::figures(&study.dir, &study.config))?;
+    if args.peer {
+        peer::peer_stage(&mut stages, &study)?;
+    }
     let manifests = stages.manifests.clone();
     stages.run("report", json!({ "device": args.device.to_string(), "preset": name }), |_| {
         let path = study.dir.report();
@@ -168,11 +207,16 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     Ok(())
 }
 
-fn data_stage(stages: &mut Stages, args: &ReproduceArgs) -> Result<PathBuf> {
-    let m = stages.run("data", json!({ "data": args.data }), |_| {
+fn data_stage(stages: &mut Stages, args: &ReproduceArgs, preset: Preset) -> Result<PathBuf> {
+    let subset = args.subset.unwrap_or(preset.subset());
+    let inputs = match &args.data {
+        Some(p) => json!({ "data": p }),
+        None => json!({ "data": null, "subset": subset }),
+    };
+    let m = stages.run("data", inputs, |_| {
         let path = match &args.data {
             Some(p) => p.clone(),
-            None => crate::data::fetch(&crate::data::GOOGLE, Path::new("artifacts/data"), false)?,
+            None => crate::data::fetch(&crate::data::GOOGLE, Path::new("artifacts/data"), subset)?,
         };
         let files = lift_core::data::list_images(&path)?;
         let listing: Vec<(String, u64)> = files

@@ -118,6 +118,7 @@ pub fn render(i: &Inputs) -> Result<String> {
     for r in rows.iter().filter(|r| r.seed == 0) {
         writeln!(s, "Samples, {} ({}):\n\n![{} {}](figures/samples-{}-{}.png)\n", r.strategy.label(), r.protocol, r.strategy, r.protocol, r.strategy, r.protocol)?;
     }
+    super::peer::section(&mut s, i.dir, &rows)?;
     writeln!(s, "## Wall time per stage\n")?;
     writeln!(s, "| Stage | Seconds | Commit |\n|---|---|---|")?;
     for m in i.manifests {
@@ -176,7 +177,11 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
     )?;
     let rule = |p: TimestepRule| p.timesteps(c.sample.steps, c.schedule.timesteps).expect("validated config");
     writeln!(s, "## How this run differs from the original protocol\n")?;
-    writeln!(s, "- Data: the Noto emoji set (npm emoji-datasource-google 16.0.0) or `--data`, not AFHQv2 (15,803 images).")?;
+    let source = match data.inputs["subset"].as_str() {
+        Some(subset) => format!("the Noto emoji (npm emoji-datasource-google 16.0.0), subset `{subset}`"),
+        None => "the folder given with `--data`".to_string(),
+    };
+    writeln!(s, "- Data: {source}, not AFHQv2 (15,803 images).")?;
     writeln!(s, "- Model and training: dims {:?} at {r}×{r} and {} epochs (original: [64, 128, 256, 512] at 64×64, 400 epochs, EMA 0.9999).", c.model.dims, lift.epochs_completed)?;
     writeln!(
         s,

@@ -146,6 +146,13 @@ impl Stages {
         }
     }
 
+    /// Replaces stage `name`'s nominal seconds (a budget's plan knows them better than the preset).
+    pub fn set_nominal(&mut self, name: &str, seconds: f64) {
+        if let Some(spec) = self.plan.iter_mut().find(|s| s.name == name) {
+            spec.nominal = seconds;
+        }
+    }
+
     /// The folder of stage `name`.
     pub fn dir(&self, name: &str) -> PathBuf {
         self.root.join(name)
