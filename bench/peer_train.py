@@ -10,7 +10,7 @@ Usage:
   python3 bench/peer_train.py --config RUN/config.toml --data DIR --steps N --out DIR
                               [--model baseline|lift] [--images 64] [--seed 0] [--threads 0]
                               [--log-every 100]
-Writes OUT/samples/00000.png ... (EMA samples at model.resolution), OUT/grid.png (first 64, 8 per
+Writes OUT/samples/000000.png ... (EMA samples at model.resolution, named as generate.rs names ours), OUT/grid.png (first 64, 8 per
 row) and OUT/train.json. Same arguments, same machine and thread count: same result. The Rust side's
 ChaCha streams are not reproduced (other split, order, noise and initial weights): compare
 distributions, not pixels. Bad input exits with code 2 and a one-line message.
@@ -311,7 +311,7 @@ def main():
                 x64 = ddim_step(x64, e64, a_t, a_p)
             for k, x in enumerate(x64):
                 img = to_u8(x)
-                save_png_atomic(img, os.path.join(a.out, "samples", f"{lo + k:05d}.png"))
+                save_png_atomic(img, os.path.join(a.out, "samples", f"{lo + k:06d}.png"))
                 if len(tiles) < 64:
                     tiles.append(img)
     if tiles:

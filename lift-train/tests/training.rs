@@ -49,6 +49,8 @@ fn test_config(epochs: usize, batches: usize) -> LiftConfig {
     config.train.batch_size = 8;
     config.train.max_batches_per_epoch = batches;
     config.train.lr = 2e-3;
+    // A dozen steps: no warm-ups.
+    (config.train.lr_warmup_steps, config.train.ema_warmup) = (0, false);
     config.train.validation_fraction = 0.1;
     // The folders here hold a handful of images: keep the short last batch.
     config.train.drop_last = false;

@@ -79,6 +79,25 @@ fn check_artifacts(out: &Path) {
     }
 }
 
+/// `--peer` on a finished study runs only the peer and the report; the report scores the peer's
+/// images beside our baseline's. Skipped without a python3 that imports torch, unless
+/// LIFT_REQUIRE_TORCH is set (CI).
+fn peer_joins_a_finished_study(out: &Path) {
+    let output = reproduce(out).arg("--peer").output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    if !output.status.success() && stderr.contains("imports torch") && std::env::var_os("LIFT_REQUIRE_TORCH").is_none() {
+        eprintln!("skipped the peer: no python3 with torch (apt-get install python3-torch python3-pil)");
+        return;
+    }
+    assert!(output.status.success(), "reproduce --peer failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("peer") && !stdout.contains("train-baseline …"), "only the peer and the report run:\n{stdout}");
+    let scores: serde_json::Value = lift_core::io::read_json(&out.join("peer/scores.json")).unwrap();
+    assert!(scores["steps"].as_u64().unwrap() > 0 && scores["scores"]["fid"].as_f64().unwrap().is_finite(), "{scores}");
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(report.contains("## The PyTorch peer") && report.contains("| PyTorch peer |") && out.join("peer/samples.png").exists());
+    assert_tables_full(&report);
+}
+
 /// The report's result sections (from the findings to the training summary).
 fn results_section(out: &Path) -> String {
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
@@ -98,6 +117,8 @@ fn smoke_study_runs_resumes_and_reproduces() {
     // Nothing to do the second time: only the report's path is printed.
     let again = run_to_end(&a);
     assert_eq!(again.trim(), format!("report: {}", a.join("REPORT.md").display()), "{again}");
+
+    peer_joins_a_finished_study(&a);
 
     // Kill during the LIFT training (after its first checkpoint), then run again.
     let mut child = reproduce(&b).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();

@@ -189,7 +189,11 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
          {} resize, features from the sampler's floats (original: 15,803 vs the first 15,803, 5 seeds). \
          Below 2,048 images FID is biased upwards; compare rows of this table only.",
         st.fid_images,
-        if st.real_images == 0 { "all".to_string() } else { st.real_images.to_string() },
+        match (st.real_images, data.outputs["images"].as_u64()) {
+            (0, _) => "all".to_string(),
+            (n, Some(images)) if n as u64 >= images => format!("all {images}"),
+            (n, _) => n.to_string(),
+        },
         st.real_subset,
         st.seeds,
         st.fid_resize

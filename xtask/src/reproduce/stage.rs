@@ -178,7 +178,8 @@ impl Stages {
             Prepared::Stale(p) => {
                 let t0 = Instant::now();
                 let outputs = work(&p.dir).with_context(|| format!("stage {name} failed"))?;
-                self.finish(p, outputs, t0.elapsed().as_secs_f64())
+                let seconds = t0.elapsed().as_secs_f64();
+                self.finish(p, outputs, seconds, seconds)
             }
         }
     }
@@ -205,8 +206,10 @@ impl Stages {
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a stage thread panicked")).collect()
         });
+        // Stages that ran side by side share the wall time they each report.
+        let side_by_side = results.len().max(1) as f64;
         for (p, outputs, seconds) in results {
-            self.finish(p, outputs?, seconds)?;
+            self.finish(p, outputs?, seconds, seconds / side_by_side)?;
         }
         Ok(())
     }
@@ -241,8 +244,9 @@ impl Stages {
         Ok(Prepared::Stale(Pending { name, spec, dir, inputs, inputs_hash, code }))
     }
 
-    /// Writes a finished stage's manifest.
-    fn finish(&mut self, p: Pending, outputs: Outputs, seconds: f64) -> Result<Manifest> {
+    /// Writes a finished stage's manifest; `own` is its share of the wall time (its seconds
+    /// unless it ran beside other stages), which calibrates the estimate.
+    fn finish(&mut self, p: Pending, outputs: Outputs, seconds: f64, own: f64) -> Result<Manifest> {
         let manifest = Manifest {
             stage: p.name.into(),
             inputs_hash: p.inputs_hash,
@@ -257,7 +261,7 @@ impl Stages {
         // Only compute stages calibrate the estimate: a data set or weights already on disk finish
         // in no time and would otherwise scale every later stage down to nothing.
         if p.spec.nominal >= MIN_CALIBRATING_SECONDS {
-            self.measured.0 += seconds;
+            self.measured.0 += own;
             self.measured.1 += p.spec.nominal;
         }
         println!(
