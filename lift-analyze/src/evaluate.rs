@@ -137,21 +137,19 @@ pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
     let features = match FeatureFile::read(&cache, files.len()) {
         Ok(f) => f,
         Err(_) => {
-            let feature_job = FeatureJob {
-                weights: job.inception.clone(),
-                files: files.clone(),
-                resolution,
-                resize: job.study.fid_resize,
-                batch: job.study.batch,
-                label: "real images".into(),
-            };
-            let features = run_on(job.devices.main(), feature_job)??;
+            let features = file_features(job, &files, resolution, "real images".into())?;
             lift_core::io::write_atomic(&cache, &features.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
             features
         }
     };
     let stats = Stats::from_features(&features, DIM)?;
     Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)? })
+}
+
+/// pool3 features of image files on the job's main device.
+fn file_features(job: &EvaluateJob, files: &[PathBuf], resolution: usize, label: String) -> Result<Vec<f32>> {
+    let feature_job = FeatureJob { weights: job.inception.clone(), files: files.to_vec(), resolution, resize: job.study.fid_resize, batch: job.study.batch, label };
+    run_on(job.devices.main(), feature_job)?
 }
 
 /// FID, KID and SWD of one set of generated images against the real ones.
@@ -206,15 +204,7 @@ fn score(job: &EvaluateJob, real: &Real, gen: GenerateJob, resolution: usize) ->
 /// same real reference, features and subsets as our own sample sets of seed `seed`.
 pub fn score_folder(job: &EvaluateJob, real: &Real, dir: &Path, resolution: usize, seed: u64) -> Result<Scores> {
     let files = lift_core::data::list_images(dir)?;
-    let feature_job = FeatureJob {
-        weights: job.inception.clone(),
-        files: files.clone(),
-        resolution,
-        resize: job.study.fid_resize,
-        batch: job.study.batch,
-        label: format!("{} images", dir.display()),
-    };
-    let features = run_on(job.devices.main(), feature_job)??;
+    let features = file_features(job, &files, resolution, format!("{} images", dir.display()))?;
     Scores::of(real, &features, &planes_of(&files, resolution)?, seed)
 }
 
