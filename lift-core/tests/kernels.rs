@@ -102,6 +102,47 @@ fn inference_without_autodiff_matches_too() {
     assert!(relative_gap(conv2d(&conv, xt.clone()), conv.forward(xt)) < 1e-5);
 }
 
+#[test]
+fn pooling_matches_burns_without_autodiff() {
+    use burn::tensor::module;
+    use lift_core::kernels::{avg_pool2d, max_pool2d};
+    let dev = Default::default();
+    // The Inception network's pools, the UNets' 2× downsample, and a rectangular one.
+    for (dims, k, s, p) in [([2, 5, 35, 35], [3, 3], [1, 1], [1, 1]), ([2, 3, 17, 17], [3, 3], [2, 2], [0, 0]), ([1, 4, 8, 8], [8, 8], [8, 8], [0, 0]), ([3, 2, 16, 16], [2, 2], [2, 2], [0, 0]), ([1, 2, 9, 7], [3, 2], [2, 1], [1, 1])] {
+        let x = Tensor::<Flex, 4>::random(dims, Distribution::Normal(0.0, 1.0), &dev);
+        let max = relative_gap(max_pool2d(x.clone(), k, s, p), module::max_pool2d(x.clone(), k, s, p, [1, 1], false));
+        assert!(max < 1e-6, "max pool {dims:?} {k:?}: {max:e}");
+        for include in [true, false] {
+            let avg = relative_gap(avg_pool2d(x.clone(), k, s, p, include), module::avg_pool2d(x.clone(), k, s, p, include, false));
+            assert!(avg < 1e-6, "average pool {dims:?} {k:?}, count_include_pad {include}: {avg:e}");
+        }
+    }
+    // Under autodiff Burn's path runs, gradients included.
+    let x = input([1, 2, 6, 6]);
+    let grads = avg_pool2d(x.clone(), [2, 2], [2, 2], [0, 0], true).sum().backward();
+    assert!(relative_gap(x.grad(&grads).unwrap(), Tensor::full([1, 2, 6, 6], 0.25, &dev)) < 1e-6);
+}
+
+#[test]
+fn fused_relu_and_channel_concatenation_match_burns() {
+    use burn::tensor::activation::relu;
+    use lift_core::kernels::{cat_channels, conv2d_relu};
+    let dev = Default::default();
+    for (conv, dims) in [(Conv2dConfig::new([3, 5], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)), [2, 3, 9, 7]), (Conv2dConfig::new([4, 6], [1, 1]), [3, 4, 5, 5])] {
+        let conv = conv.init::<Flex>(&dev);
+        let x = Tensor::<Flex, 4>::random(dims, Distribution::Normal(0.0, 1.0), &dev);
+        let want = relu(conv.forward(x.clone()));
+        assert!(want.clone().equal_elem(0.0).int().sum().into_scalar() > 0, "some outputs are clipped");
+        assert!(relative_gap(conv2d_relu(&conv, x), want) < 1e-5);
+    }
+    let parts: Vec<Tensor<Flex, 4>> = [2, 1, 3].iter().map(|&c| Tensor::random([2, c, 4, 3], Distribution::Normal(0.0, 1.0), &dev)).collect();
+    assert!(relative_gap(cat_channels(parts.clone()), Tensor::cat(parts, 1)) == 0.0);
+    // Under autodiff Burn's ops run, gradients included.
+    let x = input([1, 2, 3, 3]);
+    let grads = cat_channels(vec![x.clone(), x.clone().mul_scalar(2.0)]).sum().backward();
+    assert!(relative_gap(x.grad(&grads).unwrap(), Tensor::full([1, 2, 3, 3], 3.0, &dev)) < 1e-6);
+}
+
 /// GroupNorm (then SiLU) through the kernel and through Burn's layer, with random γ and β.
 fn check_group_norm(x: [usize; 4], groups: usize, with_silu: bool) {
     use burn::nn::GroupNormConfig;

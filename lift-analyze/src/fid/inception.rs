@@ -11,9 +11,9 @@ use anyhow::{bail, Context, Result};
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
-use burn::tensor::activation::relu;
-use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+use lift_core::kernels::{avg_pool2d, cat_channels, conv2d_relu, max_pool2d};
 
 use super::torchscript::{read_conv_layers, ConvLayer};
 
@@ -44,7 +44,7 @@ impl<B: Backend> BasicConv<B> {
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(lift_core::kernels::conv2d(&self.conv, x))
+        conv2d_relu(&self.conv, x)
     }
 }
 
@@ -61,11 +61,11 @@ impl<B: Backend> Layers<'_, B> {
 }
 
 fn avg3<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    avg_pool2d(x, [3, 3], [1, 1], [1, 1], false, false)
+    avg_pool2d(x, [3, 3], [1, 1], [1, 1], false)
 }
 
 fn max3s2<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    max_pool2d(x, [3, 3], [2, 2], [0, 0], [1, 1], false)
+    max_pool2d(x, [3, 3], [2, 2], [0, 0])
 }
 
 /// Mixed_5b/5c/5d (FIDInceptionA).
@@ -90,7 +90,7 @@ impl<B: Backend> BlockA<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let b5 = self.b5[1].forward(self.b5[0].forward(x.clone()));
         let d = self.d[2].forward(self.d[1].forward(self.d[0].forward(x.clone())));
-        Tensor::cat(vec![self.b1.forward(x.clone()), b5, d, self.pool.forward(avg3(x))], 1)
+        cat_channels(vec![self.b1.forward(x.clone()), b5, d, self.pool.forward(avg3(x))])
     }
 }
 
@@ -111,7 +111,7 @@ impl<B: Backend> BlockB<B> {
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let d = self.d[2].forward(self.d[1].forward(self.d[0].forward(x.clone())));
-        Tensor::cat(vec![self.b3.forward(x.clone()), d, max3s2(x)], 1)
+        cat_channels(vec![self.b3.forward(x.clone()), d, max3s2(x)])
     }
 }
 
@@ -138,7 +138,7 @@ impl<B: Backend> BlockC<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let s = self.s.iter().fold(x.clone(), |h, c| c.forward(h));
         let d = self.d.iter().fold(x.clone(), |h, c| c.forward(h));
-        Tensor::cat(vec![self.b1.forward(x.clone()), s, d, self.pool.forward(avg3(x))], 1)
+        cat_channels(vec![self.b1.forward(x.clone()), s, d, self.pool.forward(avg3(x))])
     }
 }
 
@@ -161,7 +161,7 @@ impl<B: Backend> BlockD<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let a = self.a.iter().fold(x.clone(), |h, c| c.forward(h));
         let b = self.b.iter().fold(x.clone(), |h, c| c.forward(h));
-        Tensor::cat(vec![a, b, max3s2(x)], 1)
+        cat_channels(vec![a, b, max3s2(x)])
     }
 }
 
@@ -198,18 +198,15 @@ impl<B: Backend> BlockE<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let a = self.a.forward(x.clone());
         let d = self.d[1].forward(self.d[0].forward(x.clone()));
-        let pooled = if self.max_pool { max_pool2d(x.clone(), [3, 3], [1, 1], [1, 1], [1, 1], false) } else { avg3(x.clone()) };
-        Tensor::cat(
-            vec![
-                self.b1.forward(x),
-                self.a_1x3.forward(a.clone()),
-                self.a_3x1.forward(a),
-                self.d_1x3.forward(d.clone()),
-                self.d_3x1.forward(d),
-                self.pool.forward(pooled),
-            ],
-            1,
-        )
+        let pooled = if self.max_pool { max_pool2d(x.clone(), [3, 3], [1, 1], [1, 1]) } else { avg3(x.clone()) };
+        cat_channels(vec![
+            self.b1.forward(x),
+            self.a_1x3.forward(a.clone()),
+            self.a_3x1.forward(a),
+            self.d_1x3.forward(d.clone()),
+            self.d_3x1.forward(d),
+            self.pool.forward(pooled),
+        ])
     }
 }
 
@@ -284,7 +281,7 @@ impl<B: Backend> InceptionV3<B> {
         x = step("Mixed_7a", self.mixed_7a.forward(x), tap);
         x = step("Mixed_7b", self.mixed_7b.forward(x), tap);
         x = step("Mixed_7c", self.mixed_7c.forward(x), tap);
-        x = step("avgpool", avg_pool2d(x, [8, 8], [8, 8], [0, 0], true, false), tap);
+        x = step("avgpool", avg_pool2d(x, [8, 8], [8, 8], [0, 0], true), tap);
         let n = x.dims()[0];
         x.reshape([n, 2048])
     }

@@ -1,11 +1,19 @@
 //! Batched 2-D convolution as one GEMM per image over its window matrix, the images spread over
 //! rayon's pool: the forward, its adjoint (the input gradient, also the transposed convolution)
-//! and the weight gradient. Groups are 1; layouts are contiguous NCHW.
+//! and the weight gradient. Groups are 1; layouts are contiguous NCHW. The window matrix is built
+//! a band of output rows at a time in a per-thread buffer that stays in the core's cache; a 1×1
+//! convolution reads the image itself.
+
+use std::cell::Cell;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::gemm::{matmul, MatRef};
+use super::gemm::{matmul, MatMut, MatRef};
 use super::im2col::{col2im, im2col, Geometry};
+
+/// Values in one band of the window matrix: 512 KiB, half a core's L2 on the machines we profile.
+const BAND_VALUES: usize = 1 << 17;
 
 /// One batched convolution: `batch` images of `geometry`, and `features` channels on the window
 /// side (a conv2d's output channels, a conv_transpose2d's input channels). The weight is
@@ -31,11 +39,46 @@ impl ConvShape {
     fn gemm_parallel(&self) -> bool {
         self.batch < rayon::current_num_threads()
     }
+
+    /// Output rows per band of the window matrix.
+    fn band_rows(&self) -> usize {
+        let [oh, ow] = self.geometry.out;
+        (BAND_VALUES / (self.geometry.window_len() * ow)).clamp(1, oh.max(1))
+    }
+
+    /// Values of the largest band.
+    fn band_values(&self) -> usize {
+        self.geometry.window_len() * self.band_rows() * self.geometry.out[1]
+    }
+
+    /// The bands of output rows, each with its first window (column of the window matrix) and
+    /// its number of windows.
+    fn bands(&self) -> impl Iterator<Item = (Range<usize>, usize, usize)> {
+        let ([oh, ow], rows) = (self.geometry.out, self.band_rows());
+        (0..oh).step_by(rows).map(move |r| (r..(r + rows).min(oh), r * ow, rows.min(oh - r) * ow))
+    }
 }
 
-/// `y[b] = W · im2col(x[b]) + bias`: the conv2d forward.
+thread_local! {
+    /// The window-matrix band of the convolution running on this thread.
+    static BAND: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// `f` on this thread's band buffer of at least `len` values. A task stolen while `f` waits
+/// inside a parallel GEMM finds the buffer taken and works in a fresh one.
+fn with_band<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut band = BAND.take();
+    if band.len() < len {
+        band.resize(len, 0.0);
+    }
+    let out = f(&mut band[..len]);
+    BAND.set(band);
+    out
+}
+
+/// `y[b] = W · im2col(x[b]) + bias` (then ReLU with `relu`): the conv2d forward.
 /// `x` is `[batch, channels, h, w]` → `[batch, features, out h, out w]`.
-pub fn windows_forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+pub fn windows_forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>, relu: bool) -> Vec<f32> {
     let g = &s.geometry;
     assert_eq!(x.len(), s.batch * g.image_len(), "input size for {s:?}");
     assert_eq!(weight.len(), s.weight_len(), "weight size for {s:?}");
@@ -45,12 +88,26 @@ pub fn windows_forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[
         return y;
     }
     y.par_chunks_mut(s.feature_len()).zip(x.par_chunks(g.image_len())).for_each(|(y_b, x_b)| {
-        let mut cols = vec![0.0; g.window_len() * g.windows()];
-        im2col(g, x_b, &mut cols);
-        matmul(y_b, w, MatRef::new(&cols, g.window_len(), g.windows()), false, s.gemm_parallel());
-        if let Some(bias) = bias {
-            for (plane, b) in y_b.chunks_exact_mut(g.windows()).zip(bias) {
-                plane.iter_mut().for_each(|v| *v += b);
+        if g.is_pointwise() {
+            matmul(MatMut::new(y_b, s.features, g.windows()), w, MatRef::new(x_b, g.channels, g.windows()), false, s.gemm_parallel());
+        } else {
+            with_band(s.band_values(), |buffer| {
+                for (rows, first, len) in s.bands() {
+                    let cols = &mut buffer[..g.window_len() * len];
+                    im2col(g, x_b, rows, cols);
+                    let dst = MatMut::new(y_b, s.features, g.windows()).columns(first, len);
+                    matmul(dst, w, MatRef::new(cols, g.window_len(), len), false, s.gemm_parallel());
+                }
+            });
+        }
+        if bias.is_some() || relu {
+            for (f, plane) in y_b.chunks_exact_mut(g.windows()).enumerate() {
+                let b = bias.map_or(0.0, |bias| bias[f]);
+                if relu {
+                    plane.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
+                } else {
+                    plane.iter_mut().for_each(|v| *v += b);
+                }
             }
         }
     });
@@ -72,9 +129,18 @@ pub fn windows_adjoint(s: &ConvShape, weight: &[f32], dy: &[f32]) -> Vec<f32> {
         return dx;
     }
     dx.par_chunks_mut(g.image_len()).zip(dy.par_chunks(s.feature_len())).for_each(|(dx_b, dy_b)| {
-        let mut cols = vec![0.0; g.window_len() * g.windows()];
-        matmul(&mut cols, w_t, MatRef::new(dy_b, s.features, g.windows()), false, s.gemm_parallel());
-        col2im(g, &cols, dx_b);
+        let dy_b = MatRef::new(dy_b, s.features, g.windows());
+        if g.is_pointwise() {
+            matmul(MatMut::new(dx_b, g.channels, g.windows()), w_t, dy_b, false, s.gemm_parallel());
+            return;
+        }
+        with_band(s.band_values(), |buffer| {
+            for (rows, first, len) in s.bands() {
+                let cols = &mut buffer[..g.window_len() * len];
+                matmul(MatMut::new(cols, g.window_len(), len), w_t, dy_b.columns(first, len), false, s.gemm_parallel());
+                col2im(g, cols, rows, dx_b);
+            }
+        });
     });
     dx
 }
@@ -90,12 +156,22 @@ pub fn weight_gradient(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f32> {
         .par_chunks(g.image_len())
         .zip(dy.par_chunks(s.feature_len()))
         .map(|(x_b, dy_b)| {
-            let mut cols = vec![0.0; g.window_len() * g.windows()];
-            im2col(g, x_b, &mut cols);
             let dy_b = MatRef::new(dy_b, s.features, g.windows());
-            let cols_t = MatRef::new(&cols, g.window_len(), g.windows()).t();
             let mut share = vec![0.0; s.weight_len()];
-            matmul(&mut share, dy_b, cols_t, false, s.gemm_parallel());
+            if g.is_pointwise() {
+                let x_t = MatRef::new(x_b, g.channels, g.windows()).t();
+                matmul(MatMut::new(&mut share, s.features, g.channels), dy_b, x_t, false, s.gemm_parallel());
+                return share;
+            }
+            with_band(s.band_values(), |buffer| {
+                for (n, (rows, first, len)) in s.bands().enumerate() {
+                    let cols = &mut buffer[..g.window_len() * len];
+                    im2col(g, x_b, rows, cols);
+                    let cols_t = MatRef::new(cols, g.window_len(), len).t();
+                    let dst = MatMut::new(&mut share, s.features, g.window_len());
+                    matmul(dst, dy_b.columns(first, len), cols_t, n > 0, s.gemm_parallel());
+                }
+            });
             share
         })
         .collect();
@@ -188,6 +264,9 @@ mod tests {
             ConvShape { batch: 3, features: 4, geometry: g(2, [6, 5], [3, 3], [1, 1], [1, 1]) },
             ConvShape { batch: 2, features: 3, geometry: g(3, [8, 8], [4, 4], [2, 2], [1, 1]) },
             ConvShape { batch: 1, features: 5, geometry: g(4, [4, 4], [1, 1], [1, 1], [0, 0]) },
+            // Window matrices of several bands.
+            ConvShape { batch: 2, features: 3, geometry: g(64, [40, 20], [3, 3], [1, 1], [1, 1]) },
+            ConvShape { batch: 1, features: 2, geometry: g(64, [41, 30], [3, 3], [2, 2], [0, 0]) },
         ]
     }
 
@@ -197,7 +276,7 @@ mod tests {
             let g = &s.geometry;
             let (x, w, b) = (values(s.batch * g.image_len(), 1.0), values(s.weight_len(), 2.0), values(s.features, 3.0));
             let want = direct(&s, &x, &w, &b);
-            let got = windows_forward(&s, &x, &w, Some(&b));
+            let got = windows_forward(&s, &x, &w, Some(&b), false);
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() < 1e-5, "{s:?}: {g} vs {w}");
             }
@@ -212,7 +291,7 @@ mod tests {
             let g = &s.geometry;
             let (x, w) = (values(s.batch * g.image_len(), 4.0), values(s.weight_len(), 5.0));
             let v = values(s.batch * s.feature_len(), 6.0);
-            let y = windows_forward(&s, &x, &w, None);
+            let y = windows_forward(&s, &x, &w, None, false);
             let reference = dot(&y, &v);
             let by_input = dot(&x, &windows_adjoint(&s, &w, &v));
             let by_weight = dot(&w, &weight_gradient(&s, &x, &v));

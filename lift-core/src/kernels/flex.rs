@@ -15,6 +15,7 @@ use burn::tensor::{DType, TensorData, TensorMetadata};
 
 use super::group_norm::{self, NormShape};
 use super::plan::ConvPlan;
+use super::pool::PoolPlan;
 
 /// The autodiff tensor of the CPU backend.
 type Tracked = <Autodiff<Flex> as BackendTypes>::FloatTensorPrimitive;
@@ -87,8 +88,12 @@ impl Backward<Flex, 3> for ConvBackward {
     }
 }
 
-/// The call on autodiff tensors, recording [`ConvBackward`] when any input is tracked.
+/// The call on autodiff tensors, recording [`ConvBackward`] when any input is tracked; `None`
+/// for a plan with ReLU, whose backward the step does not know.
 pub fn forward_tracked(plan: &ConvPlan, x: &Tracked, weight: &Tracked, bias: &Tracked) -> Option<Tracked> {
+    if plan.relu {
+        return None;
+    }
     let y = forward(plan, &x.primitive, &weight.primitive, Some(&bias.primitive))?;
     let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
     Some(match ConvBackward(*plan).prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {
@@ -150,4 +155,38 @@ pub fn group_norm_tracked(shape: &NormShape, x: &Tracked, gamma: &Tracked, beta:
         }
         OpsKind::UnTracked(prep) => prep.finish(y),
     })
+}
+
+/// The pooled tensor, or `None` when `x` is not f32 or not of the plan's size.
+pub fn pool(plan: &PoolPlan, x: &FlexTensor) -> Option<FlexTensor> {
+    let dims = dims4(x)?;
+    if dims[0] * dims[1] != plan.planes || [dims[2], dims[3]] != plan.geometry.image {
+        return None;
+    }
+    Some(tensor(plan.forward(&values(x)?), plan.output_dims(dims)))
+}
+
+/// `parts` joined along the channels, image by image in parallel, or `None` when a part is not
+/// f32 or the parts' batch and sizes differ.
+pub fn cat_channels(parts: &[FlexTensor]) -> Option<FlexTensor> {
+    use rayon::prelude::*;
+    let dims: Vec<[usize; 4]> = parts.iter().map(dims4).collect::<Option<_>>()?;
+    let [batch, _, h, w] = *dims.first()?;
+    if h * w == 0 || dims.iter().any(|d| d[0] != batch || [d[2], d[3]] != [h, w]) {
+        return None;
+    }
+    let values: Vec<Cow<[f32]>> = parts.iter().map(values).collect::<Option<_>>()?;
+    let per_image: Vec<usize> = dims.iter().map(|d| d[1] * h * w).collect();
+    let image: usize = per_image.iter().sum();
+    let mut out = vec![0.0; batch * image];
+    if image > 0 {
+        out.par_chunks_mut(image).enumerate().for_each(|(b, dst)| {
+            let mut at = 0;
+            for (v, &len) in values.iter().zip(&per_image) {
+                dst[at..at + len].copy_from_slice(&v[b * len..(b + 1) * len]);
+                at += len;
+            }
+        });
+    }
+    Some(tensor(out, [batch, image / (h * w), h, w]))
 }

@@ -1,13 +1,16 @@
 //! The project's own CPU kernels where flex's are serial at small widths (profiles in
 //! `bench/README.md`): convolutions as one GEMM per image over its window matrix, and GroupNorm
-//! with its SiLU in one pass, the images spread over rayon's pool, each with its own backward. On
-//! every other backend, and for calls the kernels do not cover, Burn's own path runs.
+//! with its SiLU in one pass, the images spread over rayon's pool, each with its own backward;
+//! for inference (the Inception network, sampling) also pooling, conv+ReLU and channel
+//! concatenation (`inference.rs`). On every other backend, and for calls the kernels do not cover, Burn's own path runs.
 
 mod conv;
 mod gemm;
 mod group_norm;
 mod im2col;
+mod inference;
 mod plan;
+mod pool;
 #[cfg(feature = "flex")]
 mod flex;
 
@@ -16,6 +19,7 @@ use burn::nn::PaddingConfig2d;
 use burn::tensor::{backend::Backend, Tensor};
 
 pub use group_norm::NormShape;
+pub use inference::{avg_pool2d, cat_channels, conv2d_relu, max_pool2d};
 pub use plan::{ConvKind, ConvPlan};
 
 /// `conv.forward(x)`, through the kernels on the CPU backend.
@@ -23,19 +27,21 @@ pub use plan::{ConvKind, ConvPlan};
 /// # Shapes
 /// - `x`: `[batch, channels_in, h, w]` → `[batch, channels_out, h_out, w_out]`
 pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    match (conv2d_plan(conv, x.dims()), &conv.bias) {
+        (Some(plan), Some(bias)) => run(&plan, x, conv.weight.val(), bias.val()).unwrap_or_else(|x| conv.forward(x)),
+        _ => conv.forward(x),
+    }
+}
+
+/// The kernels' plan for `conv` on an input of `dims`, when they cover the call.
+pub(crate) fn conv2d_plan<B: Backend>(conv: &Conv2d<B>, dims: [usize; 4]) -> Option<ConvPlan> {
     // `Same` may pad asymmetrically; the layer's own forward handles it.
     let padding = match conv.padding {
         PaddingConfig2d::Valid => Some([0, 0]),
         PaddingConfig2d::Explicit(top, left, bottom, right) => (top == bottom && left == right).then_some([top, left]),
         PaddingConfig2d::Same => None,
     };
-    let plan = padding
-        .filter(|_| conv.groups == 1)
-        .and_then(|padding| ConvPlan::conv2d(x.dims(), conv.weight.dims(), conv.stride, padding, conv.dilation));
-    match (plan, &conv.bias) {
-        (Some(plan), Some(bias)) => run(&plan, x, conv.weight.val(), bias.val()).unwrap_or_else(|x| conv.forward(x)),
-        _ => conv.forward(x),
-    }
+    padding.filter(|_| conv.groups == 1).and_then(|padding| ConvPlan::conv2d(dims, conv.weight.dims(), conv.stride, padding, conv.dilation))
 }
 
 /// `conv.forward(x)` for a transposed convolution, through the kernels on the CPU backend.

@@ -18,6 +18,8 @@ pub enum ConvKind {
 pub struct ConvPlan {
     pub kind: ConvKind,
     pub shape: ConvShape,
+    /// ReLU on the output, in the same pass as the bias (inference only: no backward for it).
+    pub relu: bool,
 }
 
 impl ConvPlan {
@@ -29,7 +31,7 @@ impl ConvPlan {
             return None;
         }
         let geometry = Geometry::new(channels, [h, w], [kh, kw], stride, padding, dilation)?;
-        Some(Self { kind: ConvKind::Forward, shape: ConvShape { batch, features, geometry } })
+        Some(Self { kind: ConvKind::Forward, shape: ConvShape { batch, features, geometry }, relu: false })
     }
 
     /// conv_transpose2d of `x` `[batch, features, h, w]` with `weight` `[features, channels, kh, kw]`.
@@ -54,7 +56,7 @@ impl ConvPlan {
         }
         let geometry = Geometry::new(channels, image, [kh, kw], stride, padding, dilation)?;
         // The output padding rows are read by no window of the input: the sizes must round-trip.
-        (geometry.out == [h, w]).then_some(Self { kind: ConvKind::Transposed, shape: ConvShape { batch, features, geometry } })
+        (geometry.out == [h, w]).then_some(Self { kind: ConvKind::Transposed, shape: ConvShape { batch, features, geometry }, relu: false })
     }
 
     /// Dimensions of the call's input.
@@ -86,13 +88,15 @@ impl ConvPlan {
     /// The output of the call.
     pub fn forward(&self, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
         match self.kind {
-            ConvKind::Forward => windows_forward(&self.shape, x, weight, bias),
+            ConvKind::Forward => windows_forward(&self.shape, x, weight, bias, self.relu),
             ConvKind::Transposed => {
                 let mut y = windows_adjoint(&self.shape, weight, x);
-                if let Some(bias) = bias {
-                    let plane = self.shape.geometry.image[0] * self.shape.geometry.image[1];
-                    for (k, p) in y.chunks_exact_mut(plane).enumerate() {
-                        let b = bias[k % bias.len()];
+                let plane = self.shape.geometry.image[0] * self.shape.geometry.image[1];
+                for (k, p) in y.chunks_exact_mut(plane).enumerate() {
+                    let b = bias.map_or(0.0, |bias| bias[k % bias.len()]);
+                    if self.relu {
+                        p.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
+                    } else {
                         p.iter_mut().for_each(|v| *v += b);
                     }
                 }
@@ -105,7 +109,7 @@ impl ConvPlan {
     pub fn input_gradient(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
         match self.kind {
             ConvKind::Forward => windows_adjoint(&self.shape, weight, dy),
-            ConvKind::Transposed => windows_forward(&self.shape, dy, weight, None),
+            ConvKind::Transposed => windows_forward(&self.shape, dy, weight, None, false),
         }
     }
 

@@ -5,10 +5,10 @@
 //! fixed interpolation matrix, and downsampling is 2×2 average pooling, which is what bilinear with
 //! align_corners = false computes for an exact factor of 2.
 
-use burn::tensor::module::avg_pool2d;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 use super::embedding::float_dtype;
+use crate::kernels::avg_pool2d;
 
 /// Row `o` holds the weights of the input pixels that output pixel `o` reads, for a bilinear
 /// 2× upsample with align_corners = false: source = max(0, (o + 0.5)/2 − 0.5), clamped at the end.
@@ -66,7 +66,7 @@ pub fn upsample_2x<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 /// # Shapes
 /// - `x`: `[batch, c, h, w]` → `[batch, c, h/2, w/2]`
 pub fn downsample_2x<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    avg_pool2d(x, [2, 2], [2, 2], [0, 0], true, false)
+    avg_pool2d(x, [2, 2], [2, 2], [0, 0], true)
 }
 
 #[cfg(test)]
