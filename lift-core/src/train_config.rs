@@ -70,6 +70,11 @@ pub struct TrainConfig {
     /// Forward/backward number format.
     #[serde(default)]
     pub precision: Precision,
+    /// On the CPU, each batch is split into parts of this many images whose forward and backward
+    /// passes run at the same time, each in its own autodiff graph (0 = never split). The split
+    /// does not depend on the thread count, so neither do the results.
+    #[serde(default = "default_cpu_part")]
+    pub cpu_part: usize,
     /// A grid of EMA samples every N epochs in `<run>/samples/` (0 = never).
     #[serde(default)]
     pub sample_every: usize,
@@ -95,6 +100,9 @@ fn one() -> usize {
 }
 fn two() -> usize {
     2
+}
+fn default_cpu_part() -> usize {
+    4
 }
 fn default_inv_gamma() -> f64 {
     1.0

@@ -32,6 +32,15 @@ pub struct NoisedBatch<B: Backend> {
     pub t32: Tensor<B, 1>,
 }
 
+impl<B: Backend> NoisedBatch<B> {
+    /// Images `range` of the batch.
+    pub fn part(&self, range: std::ops::Range<usize>) -> Self {
+        let p4 = |t: &Tensor<B, 4>| t.clone().slice([range.clone()]);
+        let p1 = |t: &Tensor<B, 1>| t.clone().slice([range.clone()]);
+        Self { x64: p4(&self.x64), x32: p4(&self.x32), eps64: p4(&self.eps64), eps32: p4(&self.eps32), t64: p1(&self.t64), t32: p1(&self.t32) }
+    }
+}
+
 /// Everything needed to turn (image index, seed) into a training example.
 #[derive(Debug)]
 pub struct NoiseSource {

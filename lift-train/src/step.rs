@@ -15,6 +15,7 @@ use lift_core::{BaselineUNet, LiftUNet, NoiseSchedule, SamplingPath};
 use crate::batch::NoisedBatch;
 use crate::clip::{clip_grad_norm, scale_grads};
 use crate::ema::{ema_update, shadow_copy};
+use crate::parts::{losses_and_grads, part_ranges};
 use crate::plan::StepPlan;
 
 /// The loss and its parts on one batch.
@@ -184,7 +185,13 @@ where
 
     fn step(&self, batch: NoisedBatch<B>) -> TrainOutput<StepOutput<B>> {
         let size = batch.x64.dims()[0];
-        let losses = losses_at(&self.net, &batch, self.plan.train.precision);
+        let precision = self.plan.train.precision;
+        let parts = if lift_core::threads::on_cpu::<B>() { part_ranges(size, self.plan.train.cpu_part) } else { vec![0..size] };
+        if parts.len() > 1 {
+            let (losses, grads) = losses_and_grads(&self.net, &batch, &parts, precision);
+            return TrainOutput { grads, item: output(losses, None, size) };
+        }
+        let losses = losses_at(&self.net, &batch, precision);
         let grads = losses.total.backward();
         let grads = GradientsParams::from_grads(grads, &self.net);
         TrainOutput { grads, item: output(losses, None, size) }

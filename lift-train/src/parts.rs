@@ -1,0 +1,127 @@
+//! A CPU training step in concurrent parts: the batch is cut into fixed parts (`train.cpu_part`
+//! images), each part's forward and backward run on their own threads in their own autodiff
+//! graph, and the parts' gradients are added in batch order. On two cores this is what makes the
+//! step scale: flex runs the many small element-wise ops of one graph on a single thread, and a
+//! graph's backward holds its lock from start to end. The parts do not depend on the thread
+//! count, so neither do the results.
+
+use std::ops::Range;
+use std::sync::Mutex;
+
+use burn::module::{AutodiffModule, ModuleMapper, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
+use lift_core::config::Precision;
+
+use crate::batch::NoisedBatch;
+use crate::clip::add_grads;
+use crate::step::{losses_at, Denoiser, Losses};
+
+/// The parts of a batch of `size` images, each `part` images but the last (one part when `part`
+/// is 0 or covers the batch).
+pub fn part_ranges(size: usize, part: usize) -> Vec<Range<usize>> {
+    if part == 0 || part >= size {
+        return vec![0..size];
+    }
+    (0..size).step_by(part).map(|start| start..(start + part).min(size)).collect()
+}
+
+/// Gives every parameter a new autodiff leaf (same values, same parameter id), so that a part's
+/// graph shares no node with another part's and their backward passes do not wait for each other.
+struct FreshLeaves;
+
+impl<B: AutodiffBackend> ModuleMapper<B> for FreshLeaves {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        param.map(|t| if t.is_require_grad() { t.detach().require_grad() } else { t })
+    }
+}
+
+/// The losses of `net` on `batch` (the parts' losses weighted by their share of the images) and
+/// the gradient of their total, the parts computed at the same time.
+///
+/// # Shapes
+/// - every tensor of `batch` has the batch first; `parts` cover `0..batch` in order
+pub fn losses_and_grads<B, M>(net: &M, batch: &NoisedBatch<B>, parts: &[Range<usize>], precision: Precision) -> (Losses<B>, GradientsParams)
+where
+    B: AutodiffBackend,
+    M: Denoiser<B> + AutodiffModule<B> + 'static,
+{
+    let size = batch.x64.dims()[0] as f64;
+    let work: Vec<Mutex<Option<(M, NoisedBatch<B>, f64)>>> = parts
+        .iter()
+        .map(|r| Mutex::new(Some((net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size))))
+        .collect();
+    // Part thread i takes parts i, i + part threads, … on a pool of its own: a part's job never
+    // runs nested inside another part's backward (as a job stolen in a shared pool would, and
+    // Burn's graph cleanup would then wait for a lock its own thread holds). The threads of the
+    // caller's pool are shared out among the part threads.
+    let threads = rayon::current_num_threads();
+    let part_threads = work.len().min(threads);
+    let run_parts = |i: usize| {
+        let mine = (i..work.len()).step_by(part_threads);
+        mine.map(|k| {
+            let (net, part, share) = work[k].lock().expect("part queue").take().expect("each part once");
+            (k, part_step(&net, &part, share, precision))
+        })
+        .collect::<Vec<_>>()
+    };
+    let per_thread: Vec<_> = if part_threads == 1 {
+        // One worker: the parts run one after the other, none inside another.
+        vec![run_parts(0)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..part_threads)
+                .map(|i| {
+                    let pool_size = threads / part_threads + usize::from(i < threads % part_threads);
+                    scope.spawn(move || on_own_pool(pool_size, || run_parts(i)))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        })
+    };
+    let mut done: Vec<_> = per_thread.into_iter().flatten().collect();
+    done.sort_by_key(|(k, _)| *k);
+    let mut done = done.into_iter().map(|(_, d)| d);
+    let (mut losses, mut grads) = done.next().expect("at least one part");
+    for (l, g) in done {
+        grads = add_grads::<B, M>(net, grads, g);
+        losses = Losses { total: losses.total + l.total, loss_64: losses.loss_64 + l.loss_64, loss_32: losses.loss_32 + l.loss_32 };
+    }
+    (losses, grads)
+}
+
+/// `f` on a new pool of `threads` workers, or on this thread when the pool cannot be started.
+fn on_own_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("lift-part-{i}")).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
+/// One part's losses, weighted by its `share` of the batch, and their gradient.
+fn part_step<B, M>(net: &M, part: &NoisedBatch<B>, share: f64, precision: Precision) -> (Losses<B>, GradientsParams)
+where
+    B: AutodiffBackend,
+    M: Denoiser<B> + AutodiffModule<B>,
+{
+    let l = losses_at(net, part, precision);
+    let total = l.total.mul_scalar(share);
+    let grads = GradientsParams::from_grads(total.backward(), net);
+    // Detached: adding the parts' losses must not join their graphs.
+    let weighted = |t: Tensor<B, 1>| t.detach().mul_scalar(share);
+    (Losses { total: total.detach(), loss_64: weighted(l.loss_64), loss_32: weighted(l.loss_32) }, grads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_cover_the_batch_in_order() {
+        assert_eq!(part_ranges(8, 4), vec![0..4, 4..8]);
+        assert_eq!(part_ranges(7, 3), vec![0..3, 3..6, 6..7]);
+        assert_eq!(part_ranges(8, 0), vec![0..8]);
+        assert_eq!(part_ranges(3, 4), vec![0..3]);
+    }
+}
