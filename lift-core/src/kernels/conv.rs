@@ -100,18 +100,25 @@ pub fn windows_forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[
                 }
             });
         }
-        if bias.is_some() || relu {
-            for (f, plane) in y_b.chunks_exact_mut(g.windows()).enumerate() {
-                let b = bias.map_or(0.0, |bias| bias[f]);
-                if relu {
-                    plane.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
-                } else {
-                    plane.iter_mut().for_each(|v| *v += b);
-                }
-            }
-        }
+        add_bias(y_b, g.windows(), bias, relu);
     });
     y
+}
+
+/// Adds to each `plane`-sized plane of `y` (images × channels, the channel cycling through
+/// `bias`) its channel's bias, then ReLU with `relu`: the epilogue of both convolutions.
+pub(super) fn add_bias(y: &mut [f32], plane: usize, bias: Option<&[f32]>, relu: bool) {
+    if bias.is_none() && !relu {
+        return;
+    }
+    for (k, p) in y.chunks_exact_mut(plane).enumerate() {
+        let b = bias.map_or(0.0, |bias| bias[k % bias.len()]);
+        if relu {
+            p.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
+        } else {
+            p.iter_mut().for_each(|v| *v += b);
+        }
+    }
 }
 
 /// `dx[b] = col2im(Wᵀ · dy[b])`: the adjoint of [`windows_forward`] in its input, which is the

@@ -1,7 +1,7 @@
 //! Which of the batched kernels a conv2d or conv_transpose2d call maps onto, and in which roles:
 //! a transposed convolution is the adjoint of the convolution whose image is its output.
 
-use super::conv::{channel_sums, weight_gradient, windows_adjoint, windows_forward, ConvShape};
+use super::conv::{add_bias, channel_sums, weight_gradient, windows_adjoint, windows_forward, ConvShape};
 use super::im2col::Geometry;
 
 /// The direction of a convolution.
@@ -91,15 +91,7 @@ impl ConvPlan {
             ConvKind::Forward => windows_forward(&self.shape, x, weight, bias, self.relu),
             ConvKind::Transposed => {
                 let mut y = windows_adjoint(&self.shape, weight, x);
-                let plane = self.shape.geometry.image[0] * self.shape.geometry.image[1];
-                for (k, p) in y.chunks_exact_mut(plane).enumerate() {
-                    let b = bias.map_or(0.0, |bias| bias[k % bias.len()]);
-                    if self.relu {
-                        p.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
-                    } else {
-                        p.iter_mut().for_each(|v| *v += b);
-                    }
-                }
+                add_bias(&mut y, self.shape.geometry.image[0] * self.shape.geometry.image[1], bias, self.relu);
                 y
             }
         }
