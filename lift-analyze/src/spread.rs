@@ -1,6 +1,6 @@
 //! `--devices`: one job cut into as many shards as devices and run side by side in one process (a
-//! thread per device); the caller merges the parts exactly as `lift-analyze merge` joins a
-//! cluster's, so the result equals a one-device run.
+//! thread per device, the CPU threads shared out among them); the caller merges the parts exactly
+//! as `lift-analyze merge` joins a cluster's, so the result equals a one-device run.
 
 use burn::tensor::backend::AutodiffBackend;
 use lift_core::{BackendTask, MultiBackendTask, Shard};
@@ -22,16 +22,14 @@ where
 
     fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Vec<J::Output> {
         let count = devices.len();
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = devices
-                .into_iter()
-                .enumerate()
-                .map(|(index, device)| {
-                    let job = self.0.clone().with_shard(Shard { index, count });
-                    scope.spawn(move || job.run::<B>(device))
-                })
-                .collect();
-            workers.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-        })
+        let jobs: Vec<_> = devices
+            .into_iter()
+            .enumerate()
+            .map(|(index, device)| {
+                let job = self.0.clone().with_shard(Shard { index, count });
+                move || job.run::<B>(device)
+            })
+            .collect();
+        lift_core::threads::side_by_side(jobs)
     }
 }

@@ -31,9 +31,45 @@ pub fn run_in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Res
     Ok(pool.install(f))
 }
 
+/// Runs `jobs` at the same time and returns their results in order. Each job runs on a pool of
+/// its own with an equal share of the calling pool's threads (at least one): jobs started on
+/// plain threads would all use rayon's global pool and oversubscribe the cores, and a job never
+/// runs nested inside another's waits (which Burn's autodiff graph cannot take). One job runs on
+/// the calling thread and pool.
+pub fn side_by_side<R: Send, F: FnOnce() -> R + Send>(jobs: Vec<F>) -> Vec<R> {
+    if jobs.len() <= 1 {
+        return jobs.into_iter().map(|job| job()).collect();
+    }
+    let (threads, count) = (rayon::current_num_threads(), jobs.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .enumerate()
+            .map(|(i, job)| {
+                let share = (threads / count + usize::from(i < threads % count)).max(1);
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(share).thread_name(move |k| format!("lift-job{i}-{k}")).build();
+                // Without a pool of its own the job still runs, on the global pool.
+                scope.spawn(move || match pool {
+                    Ok(pool) => pool.install(job),
+                    Err(_) => job(),
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn side_by_side_jobs_share_the_pool_and_keep_their_order() {
+        let sizes = |jobs: usize| run_in_pool(5, || side_by_side((0..jobs).map(|i| move || (i, rayon::current_num_threads())).collect())).unwrap();
+        assert_eq!(sizes(2), vec![(0, 3), (1, 2)]);
+        assert_eq!(sizes(1), vec![(0, 5)]);
+        assert_eq!(sizes(7), (0..7).map(|i| (i, 1)).collect::<Vec<_>>());
+    }
 
     #[test]
     fn work_runs_on_a_pool_of_the_asked_size() {

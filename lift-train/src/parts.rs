@@ -13,6 +13,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use lift_core::config::Precision;
+use lift_core::threads::side_by_side;
 
 use crate::batch::NoisedBatch;
 use crate::clip::add_grads;
@@ -52,12 +53,9 @@ where
         .iter()
         .map(|r| Mutex::new(Some((net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size))))
         .collect();
-    // Part thread i takes parts i, i + part threads, … on a pool of its own: a part's job never
-    // runs nested inside another part's backward (as a job stolen in a shared pool would, and
-    // Burn's graph cleanup would then wait for a lock its own thread holds). The threads of the
-    // caller's pool are shared out among the part threads.
-    let threads = rayon::current_num_threads();
-    let part_threads = work.len().min(threads);
+    // Part thread i takes parts i, i + part threads, … on a pool of its own (a part inside
+    // another's backward would wait for a graph lock its own thread holds).
+    let part_threads = work.len().min(rayon::current_num_threads());
     let run_parts = |i: usize| {
         let mine = (i..work.len()).step_by(part_threads);
         mine.map(|k| {
@@ -66,20 +64,7 @@ where
         })
         .collect::<Vec<_>>()
     };
-    let per_thread: Vec<_> = if part_threads == 1 {
-        // One worker: the parts run one after the other, none inside another.
-        vec![run_parts(0)]
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..part_threads)
-                .map(|i| {
-                    let pool_size = threads / part_threads + usize::from(i < threads % part_threads);
-                    scope.spawn(move || on_own_pool(pool_size, || run_parts(i)))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-        })
-    };
+    let per_thread = side_by_side((0..part_threads).map(|i| move || run_parts(i)).collect());
     let mut done: Vec<_> = per_thread.into_iter().flatten().collect();
     done.sort_by_key(|(k, _)| *k);
     let mut done = done.into_iter().map(|(_, d)| d);
@@ -89,14 +74,6 @@ where
         losses = Losses { total: losses.total + l.total, loss_64: losses.loss_64 + l.loss_64, loss_32: losses.loss_32 + l.loss_32 };
     }
     (losses, grads)
-}
-
-/// `f` on a new pool of `threads` workers, or on this thread when the pool cannot be started.
-fn on_own_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("lift-part-{i}")).build() {
-        Ok(pool) => pool.install(f),
-        Err(_) => f(),
-    }
 }
 
 /// One part's losses, weighted by its `share` of the batch, and their gradient.

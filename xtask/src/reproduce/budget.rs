@@ -232,15 +232,16 @@ impl BackendTask for Probe {
         let batch = EpochLoader::<B>::train(source, (0..self.images.len()).collect(), &c.train, 1, device.clone()).batch_of(1, 0);
         let train_rate = |seconds: f64| b as f64 / seconds;
         let plan = || StepPlan::new(c.train.clone(), 1, 0, None);
-        let baseline = || step_seconds(Diffusion::new(BaselineUNet::<B>::new(m, &device), plan()), &batch);
-        let lift = || step_seconds(Diffusion::new(LiftUNet::<B>::new(m, &device), plan()), &batch);
+        let seconds = |lift: bool| match lift {
+            true => step_seconds(Diffusion::new(LiftUNet::<B>::new(m, &device), plan()), &batch),
+            false => step_seconds(Diffusion::new(BaselineUNet::<B>::new(m, &device), plan()), &batch),
+        };
         let (tb, tl) = match self.parallel {
-            true => std::thread::scope(|s| {
-                let other = s.spawn(baseline);
-                let tl = lift();
-                (other.join().expect("the baseline probe"), tl)
-            }),
-            false => (baseline(), lift()),
+            true => {
+                let both = lift_core::threads::side_by_side([false, true].map(|lift| move || seconds(lift)).into());
+                (both[0], both[1])
+            }
+            false => (seconds(false), seconds(true)),
         };
         let (train_baseline, train_lift) = (train_rate(tb), train_rate(tl));
         let (r, n) = (m.resolution, c.study.heatmap_images);

@@ -184,8 +184,9 @@ impl Stages {
         }
     }
 
-    /// Runs the next stages, named in plan order, at the same time: independent work (the two
-    /// trainings) fills the cores that one alone leaves idle. Results are those of a serial run.
+    /// Runs the next stages, named in plan order, at the same time, each on its share of the
+    /// threads: independent work (the two trainings) fills the cores better than one stage on
+    /// all of them. Results are those of a serial run.
     pub fn run_parallel<'w>(&mut self, jobs: Vec<Job<'w>>) -> Result<()> {
         let mut todo = Vec::new();
         for (name, inputs, work) in jobs {
@@ -193,19 +194,17 @@ impl Stages {
                 todo.push((p, work));
             }
         }
-        let results: Vec<(Pending, Result<Outputs>, f64)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = todo
-                .into_iter()
-                .map(|(p, work)| {
-                    scope.spawn(move || {
-                        let t0 = Instant::now();
-                        let out = work(&p.dir).with_context(|| format!("stage {} failed", p.name));
-                        (p, out, t0.elapsed().as_secs_f64())
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("a stage thread panicked")).collect()
-        });
+        let runs: Vec<_> = todo
+            .into_iter()
+            .map(|(p, work)| {
+                move || {
+                    let t0 = Instant::now();
+                    let out = work(&p.dir).with_context(|| format!("stage {} failed", p.name));
+                    (p, out, t0.elapsed().as_secs_f64())
+                }
+            })
+            .collect();
+        let results = lift_core::threads::side_by_side(runs);
         // Stages that ran side by side share the wall time they each report.
         let side_by_side = results.len().max(1) as f64;
         for (p, outputs, seconds) in results {
