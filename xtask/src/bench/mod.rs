@@ -106,10 +106,36 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
         }
     }
+    print_scaling(&rows);
     if let Some(path) = &args.json {
         lift_core::io::write_json(path, &rows)?;
     }
     Ok(())
+}
+
+/// Each workload's rate at its most threads over its rate at its fewest, from the rows above.
+fn print_scaling(rows: &[Row]) {
+    let mut printed_head = false;
+    for (i, first) in rows.iter().enumerate() {
+        let same = |r: &&Row| r.config == first.config && r.workload == first.workload;
+        if rows[..i].iter().any(|r| same(&r)) {
+            continue; // the workload's first row speaks for it
+        }
+        let fewest = rows[i..].iter().filter(same).min_by_key(|r| r.threads).unwrap_or(first);
+        let most = rows[i..].iter().filter(same).max_by_key(|r| r.threads).unwrap_or(first);
+        if most.threads == fewest.threads {
+            continue;
+        }
+        if !printed_head {
+            println!("\nscaling (same run): rate at {} threads / rate at {}", most.threads, fewest.threads);
+            printed_head = true;
+        }
+        let torch = match (most.torch, fewest.torch) {
+            (Some(m), Some(f)) => format!("  torch {:>5.2}x", m / f),
+            _ => String::new(),
+        };
+        println!("{:<6} {:<19} burn {:>5.2}x{torch}", first.config, first.workload, most.burn / fewest.burn);
+    }
 }
 
 fn print_row(r: &Row) {
