@@ -67,6 +67,11 @@ impl Devices {
         self.0.is_empty()
     }
 
+    /// `n` CPU workers side by side, each on its share of the cores.
+    pub fn cpu_workers(n: usize) -> Self {
+        Self(vec![DeviceSpec::Cpu; n.max(1)])
+    }
+
     /// Two groups for two jobs side by side: the first and the second half, or the one device twice.
     pub fn halves(&self) -> [Devices; 2] {
         if self.0.len() < 2 {

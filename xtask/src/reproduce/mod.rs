@@ -19,7 +19,7 @@ use lift_analyze::mse_test::MseJob;
 use lift_analyze::paths::write_study_paths;
 use lift_analyze::study_dir::StudyDir;
 use lift_core::run::{RunDir, Weights};
-use lift_core::{run_on, Devices, LiftConfig, ModelKind};
+use lift_core::{run_on, DeviceSpec, Devices, LiftConfig, ModelKind};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 use serde_json::json;
 
@@ -85,7 +85,8 @@ pub struct ReproduceArgs {
     /// Run these stages again, and every stage that depends on them (`all` for everything).
     #[arg(long, value_delimiter = ',')]
     pub rerun: Vec<String>,
-    /// Independent stages run at once (the two trainings) [default: the number of CPU cores].
+    /// Independent work run at once, each on its share of the CPU cores: the two trainings, and on
+    /// one CPU device the parts of each heatmap and sample set [default: the number of CPU cores].
     #[arg(long, value_parser = lift_analyze::cli::count(1, 64))]
     pub jobs: Option<usize>,
     /// Also train and sample the PyTorch peer (bench/peer_train.py, needs python3 with torch) with
@@ -137,6 +138,8 @@ struct Study<'a> {
     dir: StudyDir,
     data: PathBuf,
     inception: PathBuf,
+    /// The devices the heatmaps and sample sets are split over.
+    analysis: Devices,
 }
 
 pub fn run(mut args: ReproduceArgs) -> Result<()> {
@@ -180,7 +183,13 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
         }
     }
     let args = &args;
-    let study = Study { args, config, dir: StudyDir(out.clone()), data, inception };
+    // On one CPU, --jobs N splits heatmaps and sample sets over N workers as a list of CPU devices
+    // would: two samplers on one thread each outrun one on two (same results either way).
+    let analysis = match args.device.len() == 1 && args.device.main() == DeviceSpec::Cpu && jobs >= 2 {
+        true => Devices::cpu_workers(jobs),
+        false => args.device.clone(),
+    };
+    let study = Study { args, config, dir: StudyDir(out.clone()), data, inception, analysis };
     let halves = args.device.halves();
     let trainings = [ModelKind::Baseline, ModelKind::Lift].map(|kind| train_job(&study, kind, halves[(kind == ModelKind::Lift) as usize].clone()));
     if jobs >= 2 || args.device.len() >= 2 {
@@ -275,7 +284,7 @@ fn heatmap_stage(stages: &mut Stages, study: &Study) -> Result<()> {
                 max_batch: 64,
                 shard: lift_core::Shard::WHOLE,
             };
-            lift_analyze::heatmap::parts::compute_on(job, &study.args.device)?;
+            lift_analyze::heatmap::parts::compute_on(job, &study.analysis)?;
             files.push(study.dir.heatmap(seed));
         }
         Ok(Outputs { summary: json!({ "heatmaps": files.len() }), files })
@@ -308,7 +317,7 @@ fn evaluate_stage(stages: &mut Stages, study: &Study) -> Result<()> {
             study: c.study.clone(),
             steps: c.sample.steps,
             inception: study.inception.clone(),
-            devices: study.args.device.clone(),
+            devices: study.analysis.clone(),
         };
         let rows = evaluate(&job)?;
         Ok(Outputs { summary: json!({ "rows": rows.len() }), files: vec![study.dir.results()] })
