@@ -86,7 +86,7 @@ pub fn peer_stage(stages: &mut Stages, study: &Study) -> Result<()> {
             study: c.study.clone(),
             steps: c.sample.steps,
             inception: study.inception.clone(),
-            devices: study.analysis.clone(),
+            devices: study.args.device.clone(),
         };
         let real = real_reference(&job, c.model.resolution)?;
         let samples = out.join("samples");
