@@ -6,6 +6,7 @@
 //! count, so neither do the results.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use burn::module::{AutodiffModule, ModuleMapper, Param};
@@ -53,18 +54,20 @@ where
         .iter()
         .map(|r| Mutex::new(Some((net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size))))
         .collect();
-    // Part thread i takes parts i, i + part threads, … on a pool of its own (a part inside
+    // Each part thread takes the next part nobody has taken, so a thread on a slower core (a busy
+    // sibling, an efficiency core) does fewer parts. Each runs on a pool of its own (a part inside
     // another's backward would wait for a graph lock its own thread holds).
     let part_threads = work.len().min(rayon::current_num_threads());
-    let run_parts = |i: usize| {
-        let mine = (i..work.len()).step_by(part_threads);
-        mine.map(|k| {
-            let (net, part, share) = work[k].lock().expect("part queue").take().expect("each part once");
-            (k, part_step(&net, &part, share, precision))
-        })
-        .collect::<Vec<_>>()
+    let next = AtomicUsize::new(0);
+    let run_parts = || {
+        std::iter::from_fn(|| Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&k| k < work.len()))
+            .map(|k| {
+                let (net, part, share) = work[k].lock().expect("part queue").take().expect("each part once");
+                (k, part_step(&net, &part, share, precision))
+            })
+            .collect::<Vec<_>>()
     };
-    let per_thread = side_by_side((0..part_threads).map(|i| move || run_parts(i)).collect());
+    let per_thread = side_by_side(vec![run_parts; part_threads]);
     let mut done: Vec<_> = per_thread.into_iter().flatten().collect();
     done.sort_by_key(|(k, _)| *k);
     let mut done = done.into_iter().map(|(_, d)| d);
