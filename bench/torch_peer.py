@@ -3,9 +3,10 @@
 
 `cargo xtask bench` runs it in the same session as the Burn measurements and prints the ratio.
 Usage: torch_peer.py --model lift|baseline --dims 64,128,256,512 --embed 64 --time 256
-                     --batch 8 --mode forward|backward|train|sample|hutchinson|fid --iters 3 [--threads 2]
+                     --batch 8 --mode forward|backward|train|sample|hutchinson|fid --iters 3 [--threads 1,2]
                      [--weights artifacts/weights/inception-2015-12-05.pt]
-Prints one JSON line: {"rate": ..., "median_s": ..., "params": ...}; the rate is images/s
+Prints one JSON line: {"rates": [...], "median_s": [...], "params": ...}, one rate per thread count
+(timed in turns, as the Burn side does); the rate is images/s
 (forward, backward = forward+backward, train = AdamW step with global clipping, sample = 19
 evaluations per image, fid = resize to 299 and Inception features) or cells/s (hutchinson:
 16 images x 4 probes, one VJP per scale).
@@ -112,12 +113,11 @@ def main():
     p.add_argument("--attn-min", type=int, default=128)
     p.add_argument("--evals", type=int, default=19, help="model evaluations per sample (mode sample)")
     p.add_argument("--iters", type=int, default=3)
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--threads", default="0", help="thread counts timed in turns (0: torch's default)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--weights", help="Inception TorchScript file (mode fid)")
     a = p.parse_args()
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    a.threads = [int(n) for n in a.threads.split(",")]
     torch.manual_seed(0)
     dev = torch.device(a.device)
     if a.mode == "fid":
@@ -160,25 +160,30 @@ def main():
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
-    rate, med = timed(once, a.iters, sync, 1 if a.mode == "hutchinson" else b)
-    print(json.dumps({"rate": rate, "median_s": med, "params": params, "torch": torch.__version__}))
+    rates, med = timed(once, a.iters, a.threads, sync, 1 if a.mode == "hutchinson" else b)
+    print(json.dumps({"rates": rates, "median_s": med, "params": params, "torch": torch.__version__}))
 
 
-def timed(once, iters, sync, per_call):
-    """Rate (per_call units per second) and median seconds of once(), after one warm-up; a
-    warm-up over 30 s is timed itself, as the Burn side does."""
-    start = time.perf_counter()
-    once()
-    sync()
-    first = time.perf_counter() - start
-    times = [first] if first > 30 else []
-    for _ in range(0 if times else iters):
+def timed(once, iters, threads, sync, per_call):
+    """Rates (per_call units per second) and median seconds of once() at each thread count, after
+    one warm-up at each, the counts taken in turns; a warm-up over 30 s is timed itself, as the
+    Burn side does."""
+    default = torch.get_num_threads()
+
+    def run(n):
+        torch.set_num_threads(n or default)
         start = time.perf_counter()
         once()
         sync()
-        times.append(time.perf_counter() - start)
-    med = statistics.median(times)
-    return per_call / med, med
+        return time.perf_counter() - start
+
+    warm = [run(n) for n in threads]
+    times = [[w] for w in warm] if max(warm) > 30 else [[] for _ in threads]
+    for _ in range(0 if max(warm) > 30 else iters):
+        for k, n in enumerate(threads):
+            times[k].append(run(n))
+    med = [statistics.median(t) for t in times]
+    return [per_call / m for m in med], med
 
 
 def fid_features(a, dev):
@@ -194,8 +199,8 @@ def fid_features(a, dev):
             y = F.interpolate(x, size=(299, 299), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
             net(2 * y - 1)
 
-    rate, med = timed(once, a.iters, sync, a.batch)
-    print(json.dumps({"rate": rate, "median_s": med, "params": 0, "torch": torch.__version__}))
+    rates, med = timed(once, a.iters, a.threads, sync, a.batch)
+    print(json.dumps({"rates": rates, "median_s": med, "params": 0, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

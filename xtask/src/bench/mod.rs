@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use lift_core::threads::ThreadPool;
 use lift_core::{run_on, DeviceSpec, LiftConfig};
 use serde::Serialize;
 
@@ -74,7 +75,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     thread_counts.dedup();
     println!(
         "device {}, batch {}, median of {} timed runs after 1 warm-up (a single run when it takes over 30 s), \
-         {cores} cores, both sides at the same thread count; ratio = burn / torch\n",
+         the thread counts in turns, {cores} cores, both sides at the same thread count; ratio = burn / torch\n",
         args.device, args.batch, args.iters
     );
     let mut rows = Vec::new();
@@ -86,20 +87,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
             if !selected(workload) {
                 continue;
             }
-            if workload == Workload::Fid && label != args.configs[0] {
-                continue; // Inception does not depend on the config: measure it once.
+            if matches!(workload, Workload::Fid | Workload::Reference) && label != args.configs[0] {
+                continue; // neither depends on the config: measure them once
             }
-            for &threads in &thread_counts {
-                let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters };
-                let burn = match lift_core::threads::run_in_pool(threads, || run_on(args.device, task))?? {
-                    Ok(rate) => rate,
-                    Err(e) => {
-                        println!("{label:<6} {:<16} skipped: {e:#}", workload.name());
-                        continue;
-                    }
-                };
-                let torch =
-                    python.as_deref().and_then(|py| torch::peer(py, &config, workload, args.batch, args.iters, threads, args.device));
+            let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters, threads: thread_counts.clone() };
+            let burn = match run_on(args.device, task)? {
+                Ok(rates) => rates,
+                Err(e) => {
+                    println!("{label:<6} {:<16} skipped: {e:#}", workload.name());
+                    continue;
+                }
+            };
+            let torch = python.as_deref().and_then(|py| torch::peer(py, &config, workload, args.batch, args.iters, &thread_counts, args.device));
+            for (k, (&threads, burn)) in thread_counts.iter().zip(burn).enumerate() {
+                let torch = torch.as_ref().map(|rates| rates[k]);
                 let row = Row { config: label.clone(), workload: workload.name().into(), threads, unit: workload.unit(), burn, torch };
                 print_row(&row);
                 rows.push(row);
@@ -146,22 +147,46 @@ fn print_row(r: &Row) {
     }
 }
 
-/// Times `f` `iters` times after one warm-up call; returns the median seconds. A warm-up that
-/// takes more than 30 s (the paper model on a CPU) is timed itself instead.
-pub fn median_seconds(iters: usize, mut f: impl FnMut()) -> f64 {
-    let start = Instant::now();
-    f();
-    let first = start.elapsed().as_secs_f64();
-    if first > 30.0 {
-        return first;
+/// Times `f` on each pool in turn, `iters` rounds after one warm-up on each, and returns each
+/// pool's median seconds. Taking the thread counts in turns puts them all in the same minutes: on a
+/// shared machine each core's speed drifts by up to a half within seconds, so thread counts timed
+/// one after the other compare different minutes. A warm-up that takes more than 30 s (the paper
+/// model on a CPU) is timed itself instead.
+pub fn interleaved_medians(pools: &[ThreadPool], iters: usize, mut f: impl FnMut() + Send) -> Vec<f64> {
+    let mut timed = |pool: &ThreadPool| {
+        let start = Instant::now();
+        pool.install(&mut f);
+        start.elapsed().as_secs_f64()
+    };
+    let warm_ups: Vec<f64> = pools.iter().map(&mut timed).collect();
+    if warm_ups.iter().any(|&s| s > 30.0) {
+        return warm_ups;
     }
-    let mut times: Vec<f64> = (0..iters.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
+    let mut times = vec![Vec::with_capacity(iters); pools.len()];
+    for _ in 0..iters.max(1) {
+        for (pool, times) in pools.iter().zip(&mut times) {
+            times.push(timed(pool));
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
         })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaved_timing_takes_the_pools_in_turns() {
+        let pools: Vec<_> = [1, 2].iter().map(|&t| lift_core::threads::pool(t).unwrap()).collect();
+        let mut seen = Vec::new();
+        let medians = interleaved_medians(&pools, 3, || seen.push(rayon::current_num_threads()));
+        assert_eq!(medians.len(), 2);
+        assert_eq!(seen, [1, 2, 1, 2, 1, 2, 1, 2]);
+    }
 }

@@ -13,8 +13,9 @@ pub fn python() -> Option<String> {
     })
 }
 
-/// The peer's rate for a workload (same unit as Burn's), or None (with a warning) if it has none.
-pub fn peer(python: &str, config: &LiftConfig, workload: Workload, batch: usize, iters: usize, threads: usize, device: DeviceSpec) -> Option<f64> {
+/// The peer's rate for a workload at each thread count (timed in turns, same unit as Burn's), or
+/// None (with a warning) if it has none.
+pub fn peer(python: &str, config: &LiftConfig, workload: Workload, batch: usize, iters: usize, threads: &[usize], device: DeviceSpec) -> Option<Vec<f64>> {
     let (model, mode) = match workload {
         Workload::Forward(m) => (m, "forward"),
         Workload::FwdBwd(m) => (m, "backward"),
@@ -22,10 +23,11 @@ pub fn peer(python: &str, config: &LiftConfig, workload: Workload, batch: usize,
         Workload::Sample(m) => (m, "sample"),
         Workload::HeatmapCell => ("lift", "hutchinson"),
         Workload::Fid => ("lift", "fid"),
-        Workload::HeatmapCellFd => return None,
+        Workload::HeatmapCellFd | Workload::Reference => return None,
     };
     let m = &config.model;
     let dims: Vec<String> = m.dims.iter().map(|d| d.to_string()).collect();
+    let threads: Vec<String> = threads.iter().map(|t| t.to_string()).collect();
     let torch_device = match device {
         DeviceSpec::Cuda(n) => format!("cuda:{n}"),
         _ => "cpu".into(),
@@ -34,7 +36,7 @@ pub fn peer(python: &str, config: &LiftConfig, workload: Workload, batch: usize,
         .arg("bench/torch_peer.py")
         .args(["--model", model, "--mode", mode, "--dims", &dims.join(",")])
         .args(["--embed", &m.time_embed_dim.to_string(), "--time", &m.time_dim.to_string(), "--res", &m.resolution.to_string()])
-        .args(["--batch", &batch.to_string(), "--iters", &iters.to_string(), "--threads", &threads.to_string()])
+        .args(["--batch", &batch.to_string(), "--iters", &iters.to_string(), "--threads", &threads.join(",")])
         .args(["--attn-min", &m.attention_min_channels.to_string(), "--device", &torch_device])
         .args(["--weights", lift_analyze::fid::DEFAULT_WEIGHTS])
         .output()
@@ -44,5 +46,6 @@ pub fn peer(python: &str, config: &LiftConfig, workload: Workload, batch: usize,
         return None;
     }
     let value: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).ok()?;
-    value["rate"].as_f64()
+    let rates: Option<Vec<f64>> = value["rates"].as_array()?.iter().map(|r| r.as_f64()).collect();
+    rates.filter(|r| r.len() == threads.len())
 }

@@ -13,6 +13,7 @@ use lift_analyze::fid::{extract, InceptionV3, Resize};
 use lift_analyze::heatmap::{estimate_cell, Analysed};
 use lift_analyze::jacobian::Estimator;
 use lift_core::data::ImageSet;
+use lift_core::threads::ThreadPool;
 use lift_core::grid::{Grid, GridSpec};
 use lift_core::pipeline::{sample_baseline, sample_lift};
 use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule, SamplingPath, TimestepRule};
@@ -20,11 +21,13 @@ use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::plan::StepPlan;
 use lift_train::step::{Denoiser, Diffusion};
 
-use super::median_seconds;
+use super::interleaved_medians;
 
 /// What is timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
+    /// The machine itself: an ideally parallel vector loop on data that fits each core's L2.
+    Reference,
     Forward(&'static str),
     FwdBwd(&'static str),
     /// Loss, backward, global clipping, AdamW and the EMA update: one real training step.
@@ -44,6 +47,7 @@ impl Workload {
     pub fn all() -> Vec<Self> {
         use Workload::*;
         vec![
+            Reference,
             Forward("lift"),
             Forward("baseline"),
             FwdBwd("lift"),
@@ -62,6 +66,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         use Workload::*;
         match self {
+            Reference => "reference-loop",
             Forward("lift") => "forward/lift",
             Forward(_) => "forward/baseline",
             FwdBwd("lift") => "fwd+bwd/lift",
@@ -80,6 +85,7 @@ impl Workload {
     pub fn unit(self) -> &'static str {
         match self {
             Workload::HeatmapCell | Workload::HeatmapCellFd => "cells/s",
+            Workload::Reference => "Gflop/s",
             _ => "img/s",
         }
     }
@@ -91,6 +97,8 @@ pub struct WorkloadTask {
     pub config: LiftConfig,
     pub batch: usize,
     pub iters: usize,
+    /// CPU thread counts, timed in turns; one rate each.
+    pub threads: Vec<usize>,
 }
 
 fn random_images(n: usize, r: usize) -> Arc<ImageSet> {
@@ -99,27 +107,37 @@ fn random_images(n: usize, r: usize) -> Arc<ImageSet> {
 }
 
 impl BackendTask for WorkloadTask {
-    type Output = Result<f64>;
+    type Output = Result<Vec<f64>>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<f64> {
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<f64>> {
         let (b, m, iters) = (self.batch, &self.config.model, self.iters);
+        let pools = self.threads.iter().map(|&t| lift_core::threads::pool(t)).collect::<Result<Vec<_>>>()?;
         let r = m.resolution;
         let sync = || B::sync(&device).expect("device sync");
         let noise = |side: usize| Tensor::<B, 4>::random([b, 3, side, side], Distribution::Normal(0.0, 1.0), &device);
         let t = Tensor::<B, 1>::from_floats(vec![500.0f32; b].as_slice(), &device);
-        let per_image = |seconds: f64| b as f64 / seconds;
-        let rate = match self.workload {
+        let per_image = |seconds: Vec<f64>| seconds.into_iter().map(|s| b as f64 / s).collect::<Vec<_>>();
+        let rates = match self.workload {
+            Workload::Reference => {
+                let flops = (REFERENCE_CHUNKS * REFERENCE_PASSES * REFERENCE_LEN * 2) as f64;
+                interleaved_medians(&pools, iters, || {
+                    let _ = reference_loop();
+                })
+                .into_iter()
+                .map(|s| flops / s / 1e9)
+                .collect()
+            }
             Workload::Forward(kind) => {
                 let (x64, x32, t) = (noise(r).inner(), noise(m.coarse_resolution()).inner(), t.inner());
                 per_image(if kind == "lift" {
                     let net = LiftUNet::<B>::new(m, &device).valid();
-                    median_seconds(iters, || {
+                    interleaved_medians(&pools, iters, || {
                         let (a, c) = net.forward(x64.clone(), x32.clone(), t.clone(), t.clone());
                         let _ = (a.sum() + c.sum()).into_scalar();
                     })
                 } else {
                     let net = BaselineUNet::<B>::new(m, &device).valid();
-                    median_seconds(iters, || {
+                    interleaved_medians(&pools, iters, || {
                         let _ = net.forward(x64.clone(), t.clone()).sum().into_scalar();
                     })
                 })
@@ -128,14 +146,14 @@ impl BackendTask for WorkloadTask {
                 let (x64, x32) = (noise(r), noise(m.coarse_resolution()));
                 per_image(if kind == "lift" {
                     let net = LiftUNet::<B>::new(m, &device);
-                    median_seconds(iters, || {
+                    interleaved_medians(&pools, iters, || {
                         let (a, c) = net.forward(x64.clone(), x32.clone(), t.clone(), t.clone());
                         let _ = (a.square().mean() + c.square().mean()).backward();
                         sync();
                     })
                 } else {
                     let net = BaselineUNet::<B>::new(m, &device);
-                    median_seconds(iters, || {
+                    interleaved_medians(&pools, iters, || {
                         let _ = net.forward(x64.clone(), t.clone()).square().mean().backward();
                         sync();
                     })
@@ -147,9 +165,9 @@ impl BackendTask for WorkloadTask {
                 train.batch_size = b;
                 let batch = EpochLoader::<B>::train(source, (0..b).collect(), &train, 1, device.clone()).batch_of(1, 0);
                 let seconds = if kind == "lift" {
-                    time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, iters)
+                    time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &pools, iters)
                 } else {
-                    time_train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, iters)
+                    time_train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &pools, iters)
                 };
                 per_image(seconds)
             }
@@ -163,9 +181,12 @@ impl BackendTask for WorkloadTask {
                 let x64 = Tensor::<B::InnerBackend, 4>::random([16, 3, r, r], Distribution::Uniform(-1.0, 1.0), &device);
                 let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
                 let grid = Grid::new(GridSpec::TLinspace { points: 30 }, &NoiseSchedule::reference())?;
-                1.0 / median_seconds(iters, || {
+                interleaved_medians(&pools, iters, || {
                     let _ = estimate_cell(&model, &x0, &grid, (10, 20), 4, (1, 2), estimator, 64);
                 })
+                .into_iter()
+                .map(|s| 1.0 / s)
+                .collect()
             }
             Workload::Sample(kind) => {
                 let schedule = NoiseSchedule::reference();
@@ -174,12 +195,12 @@ impl BackendTask for WorkloadTask {
                 per_image(if kind == "lift" {
                     let net = LiftUNet::<B>::new(m, &device).valid();
                     let path = SamplingPath::diagonal(&ts);
-                    median_seconds(iters, || {
+                    interleaved_medians(&pools, iters, || {
                         let _ = sample_lift(&net, &schedule, &path, x64.clone(), x32.clone()).0.sum().into_scalar();
                     })
                 } else {
                     let net = BaselineUNet::<B>::new(m, &device).valid();
-                    median_seconds(iters, || {
+                    interleaved_medians(&pools, iters, || {
                         let _ = sample_baseline(&net, &schedule, &ts, x64.clone()).sum().into_scalar();
                     })
                 })
@@ -191,17 +212,41 @@ impl BackendTask for WorkloadTask {
                 }
                 let net = InceptionV3::<B::InnerBackend>::load(weights, &device)?;
                 let x = Tensor::<B::InnerBackend, 4>::random([b, 3, r, r], Distribution::Uniform(0.0, 1.0), &device);
-                per_image(median_seconds(iters, || {
+                per_image(interleaved_medians(&pools, iters, || {
                     let _ = extract(&net, x.clone(), Resize::BicubicAntialias);
                 }))
             }
         };
-        Ok(rate)
+        Ok(rates)
     }
 }
 
-/// Median seconds of one full training step (TrainStep::step then TrainStep::optimize).
-fn time_train_steps<B, M>(model: Diffusion<B, M>, batch: lift_train::batch::NoisedBatch<B>, iters: usize) -> f64
+const REFERENCE_CHUNKS: usize = 64;
+const REFERENCE_PASSES: usize = 400;
+const REFERENCE_LEN: usize = 32 * 1024;
+
+/// A fixed amount of independent work in many chunks, each a multiply-add pass after pass over
+/// 128 KiB of its own: no shared data, no memory traffic beyond L2, balanced by work stealing.
+/// What it gains from more threads is what the machine gives at that moment.
+fn reference_loop() -> f32 {
+    use rayon::prelude::*;
+    (0..REFERENCE_CHUNKS)
+        .into_par_iter()
+        .map(|chunk| {
+            let mut x = vec![chunk as f32; REFERENCE_LEN];
+            for _ in 0..REFERENCE_PASSES {
+                for v in x.iter_mut() {
+                    *v = *v * 0.999 + 0.5;
+                }
+                x = std::hint::black_box(x);
+            }
+            x[0]
+        })
+        .sum()
+}
+
+/// Median seconds of one full training step (TrainStep::step then TrainStep::optimize) on each pool.
+fn time_train_steps<B, M>(model: Diffusion<B, M>, batch: lift_train::batch::NoisedBatch<B>, pools: &[ThreadPool], iters: usize) -> Vec<f64>
 where
     B: AutodiffBackend,
     M: Denoiser<B> + AutodiffModule<B> + 'static,
@@ -209,7 +254,7 @@ where
 {
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();
     let mut model = Some(model);
-    median_seconds(iters, || {
+    interleaved_medians(pools, iters, || {
         let m = model.take().expect("model");
         let out = TrainStep::step(&m, batch.clone());
         let m = TrainStep::optimize(m, &mut optim, 1e-4, out.grads);
