@@ -211,14 +211,19 @@ struct Probe {
     parallel: bool,
 }
 
-/// Seconds per call of `f`, from the second call on (the first pays for warm-up).
+/// Median seconds of `calls` timed calls of `f` after a first one that pays for warm-up: the
+/// machine's speed drifts within seconds, and one slow call must not size a 45-minute run.
 fn seconds_per(calls: usize, mut f: impl FnMut()) -> f64 {
     f();
-    let start = Instant::now();
-    for _ in 0..calls {
-        f();
-    }
-    start.elapsed().as_secs_f64() / calls as f64
+    let mut times: Vec<f64> = (0..calls.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
 
 impl BackendTask for Probe {
@@ -282,6 +287,9 @@ fn reference_seconds(n: usize) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// Training steps the probe times per model (after one warm-up): about two seconds on the tiny preset.
+const PROBE_STEPS: usize = 9;
+
 /// Seconds of one training step (step + optimize) of `model` on `batch`.
 fn step_seconds<B, M>(model: Diffusion<B, M>, batch: &lift_train::batch::NoisedBatch<B>) -> f64
 where
@@ -291,7 +299,7 @@ where
 {
     let mut optim = AdamWConfig::new().init();
     let mut model = Some(model);
-    seconds_per(2, || {
+    seconds_per(PROBE_STEPS, || {
         let m = model.take().expect("model");
         let out = TrainStep::step(&m, batch.clone());
         model = Some(TrainStep::optimize(m, &mut optim, 1e-4, out.grads));
