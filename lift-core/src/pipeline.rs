@@ -1,6 +1,8 @@
 //! Sampling loops gluing a denoiser to the DDIM step: both scales start from pure noise and each
 //! follows its own timesteps along the path.
 
+use std::ops::Range;
+
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::model::{BaselineUNet, LiftUNet};
@@ -44,7 +46,38 @@ pub fn sample_lift<B: Backend>(
     x64: Tensor<B, 4>,
     x32: Tensor<B, 4>,
 ) -> (Tensor<B, 4>, Tensor<B, 4>) {
-    sample_joint(|a, b, c, d| model.forward(a, b, c, d), schedule, path, x64, x32)
+    let [x64, x32] = in_cpu_parts([x64, x32], |[x64, x32], _| {
+        let (x64, x32) = sample_joint(|a, b, c, d| model.forward(a, b, c, d), schedule, path, x64, x32);
+        [x64, x32]
+    });
+    (x64, x32)
+}
+
+/// Runs `sample` on the CPU in parts of the batch side by side, one per thread of the pool, and
+/// joins the parts in order; elsewhere on the whole batch. Each image's steps depend on it alone,
+/// so the images are those of one whole batch, and one sampler per thread outruns one sampler on
+/// all threads (flex runs a small model's many small ops on a single thread). `sample` gets each
+/// part's rows of the batch.
+fn in_cpu_parts<B: Backend, const I: usize, const O: usize>(
+    inputs: [Tensor<B, 4>; I],
+    sample: impl Fn([Tensor<B, 4>; I], Range<usize>) -> [Tensor<B, 4>; O] + Sync,
+) -> [Tensor<B, 4>; O] {
+    let batch = inputs.first().map_or(0, |x| x.dims()[0]);
+    let parts = if crate::threads::on_cpu::<B>() { rayon::current_num_threads().min(batch) } else { 1 };
+    if parts <= 1 {
+        return sample(inputs, 0..batch);
+    }
+    let sample = &sample;
+    let jobs: Vec<_> = (0..parts)
+        .map(|i| {
+            let start = i * (batch / parts) + i.min(batch % parts);
+            let rows = start..start + batch / parts + usize::from(i < batch % parts);
+            let part = inputs.clone().map(|x| x.narrow(0, rows.start, rows.len()));
+            move || sample(part, rows)
+        })
+        .collect();
+    let done = crate::threads::side_by_side(jobs);
+    std::array::from_fn(|k| Tensor::cat(done.iter().map(|part| part[k].clone()).collect(), 0))
 }
 
 /// Runs DDIM for the baseline over descending `timesteps` (the last steps to t = 0).
@@ -55,15 +88,18 @@ pub fn sample_baseline<B: Backend>(
     model: &BaselineUNet<B>,
     schedule: &NoiseSchedule,
     timesteps: &[usize],
-    mut x: Tensor<B, 4>,
+    x: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
-    let batch = x.dims()[0];
-    let device = x.device();
-    for (i, &t) in timesteps.iter().enumerate() {
-        let t_prev = timesteps.get(i + 1).copied().unwrap_or(0);
-        let eps = model.forward(x.clone(), timestep_tensor(t as f64, batch, &device));
-        x = ddim_step(x, eps, alphas(schedule, t, t_prev)).prev;
-    }
+    let [x] = in_cpu_parts([x], |[mut x], _| {
+        let batch = x.dims()[0];
+        let device = x.device();
+        for (i, &t) in timesteps.iter().enumerate() {
+            let t_prev = timesteps.get(i + 1).copied().unwrap_or(0);
+            let eps = model.forward(x.clone(), timestep_tensor(t as f64, batch, &device));
+            x = ddim_step(x, eps, alphas(schedule, t, t_prev)).prev;
+        }
+        [x]
+    });
     x
 }
 
@@ -93,23 +129,26 @@ pub fn sample_fine_only<B: Backend>(
     model: &LiftUNet<B>,
     schedule: &NoiseSchedule,
     timesteps: &[usize],
-    mut x64: Tensor<B, 4>,
+    x64: Tensor<B, 4>,
     x32: Tensor<B, 4>,
     coarse: CoarseInput,
-    fresh: impl Fn(usize) -> Tensor<B, 4>,
+    fresh: impl Fn(usize) -> Tensor<B, 4> + Sync,
 ) -> Tensor<B, 4> {
-    let batch = x64.dims()[0];
-    let device = x64.device();
-    for (i, &t) in timesteps.iter().enumerate() {
-        let t_prev = timesteps.get(i + 1).copied().unwrap_or(0);
-        let input32 = match coarse {
-            CoarseInput::FreshNoise => fresh(i),
-            CoarseInput::InitialNoise => x32.clone(),
-        };
-        let (t64, t32) = (timestep_tensor(t as f64, batch, &device), timestep_tensor(coarse.label(t) as f64, batch, &device));
-        let (eps64, _) = model.forward(x64.clone(), input32, t64, t32);
-        x64 = ddim_step(x64, eps64, alphas(schedule, t, t_prev)).prev;
-    }
+    let [x64] = in_cpu_parts([x64, x32], |[mut x64, x32], rows| {
+        let batch = x64.dims()[0];
+        let device = x64.device();
+        for (i, &t) in timesteps.iter().enumerate() {
+            let t_prev = timesteps.get(i + 1).copied().unwrap_or(0);
+            let input32 = match coarse {
+                CoarseInput::FreshNoise => fresh(i).narrow(0, rows.start, rows.len()),
+                CoarseInput::InitialNoise => x32.clone(),
+            };
+            let (t64, t32) = (timestep_tensor(t as f64, batch, &device), timestep_tensor(coarse.label(t) as f64, batch, &device));
+            let (eps64, _) = model.forward(x64.clone(), input32, t64, t32);
+            x64 = ddim_step(x64, eps64, alphas(schedule, t, t_prev)).prev;
+        }
+        [x64]
+    });
     x64
 }
 

@@ -122,3 +122,30 @@ fn baseline_forward_shape() {
     let y = model.forward(x, Tensor::from_floats([10.0, 999.0], &dev));
     assert_eq!(y.dims(), [2, 3, 16, 16]);
 }
+
+#[test]
+fn sampling_in_cpu_parts_gives_the_whole_batch_s_images() {
+    use lift_core::pipeline::{sample_baseline, sample_lift};
+    use lift_core::{NoiseSchedule, SamplingPath};
+    let dev = Default::default();
+    let (x64, x32) = (seeded_tensor([3, 3, 16, 16], Distribution::Normal(0.0, 1.0), 11, &dev), seeded_tensor([3, 3, 8, 8], Distribution::Normal(0.0, 1.0), 12, &dev));
+    let (net, base) = (lift(5), seeded_module(BaselineUNet::<B>::new(&small_config(), &dev), 6));
+    let (schedule, timesteps) = (NoiseSchedule::reference(), vec![999, 600, 300, 0]);
+    let path = SamplingPath::diagonal(&timesteps);
+    // One thread samples the batch whole; two and three threads in parts of 2 + 1 and 1 + 1 + 1.
+    let on = |threads| {
+        lift_core::threads::run_in_pool(threads, || {
+            let (a, b) = sample_lift(&net, &schedule, &path, x64.clone(), x32.clone());
+            (a, b, sample_baseline(&base, &schedule, &timesteps, x64.clone()))
+        })
+        .unwrap()
+    };
+    let whole = on(1);
+    for threads in [2, 3] {
+        let parts = on(threads);
+        assert_eq!(parts.0.dims(), [3, 3, 16, 16]);
+        assert!(max_abs_diff(whole.0.clone(), parts.0) < 1e-6, "{threads} threads: x64");
+        assert!(max_abs_diff(whole.1.clone(), parts.1) < 1e-6, "{threads} threads: x32");
+        assert!(max_abs_diff(whole.2.clone(), parts.2) < 1e-6, "{threads} threads: baseline");
+    }
+}

@@ -27,18 +27,19 @@ pub struct BenchArgs {
     /// Batch size of the model, training and sampling rows.
     #[arg(long, default_value_t = 8)]
     batch: usize,
-    /// Timed iterations per measurement (after one warm-up); the median is reported.
+    /// Timed rounds per measurement, each thread count once per round (after one warm-up at each);
+    /// each count's median is reported.
     #[arg(long, default_value_t = 3)]
     iters: usize,
-    /// Only these workloads: forward, fwd+bwd, train-step, sample (both models, or e.g. `forward/lift`),
+    /// Only these workloads: reference-loop, forward, fwd+bwd, train-step, sample (both models, or e.g. `forward/lift`),
     /// heatmap-cell, heatmap-cell-fd, fid-features.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip the PyTorch peer even if torch is importable.
     #[arg(long)]
     no_torch: bool,
-    /// CPU thread counts to measure at (0: one per core); the default measures one thread and
-    /// every core, which shows how the loops scale.
+    /// CPU thread counts to measure at, timed in turns (0: one per core); the default measures
+    /// one thread and every core, which shows how the loops scale.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 0])]
     threads: Vec<usize>,
     /// Also write the table as JSON.
