@@ -53,3 +53,9 @@ fn main() -> Result<()> {
         }
     }
 }
+
+/// The median of `values` (the upper one of an even count; NaN sorts last).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}

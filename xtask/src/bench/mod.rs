@@ -169,13 +169,7 @@ pub fn interleaved_medians(pools: &[ThreadPool], iters: usize, mut f: impl FnMut
             times.push(timed(pool));
         }
     }
-    times
-        .into_iter()
-        .map(|mut t| {
-            t.sort_by(f64::total_cmp);
-            t[t.len() / 2]
-        })
-        .collect()
+    times.into_iter().map(crate::median).collect()
 }
 
 #[cfg(test)]

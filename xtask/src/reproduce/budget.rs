@@ -215,15 +215,14 @@ struct Probe {
 /// machine's speed drifts within seconds, and one slow call must not size a 45-minute run.
 fn seconds_per(calls: usize, mut f: impl FnMut()) -> f64 {
     f();
-    let mut times: Vec<f64> = (0..calls.max(1))
+    let times = (0..calls.max(1))
         .map(|_| {
             let start = Instant::now();
             f();
             start.elapsed().as_secs_f64()
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    crate::median(times)
 }
 
 impl BackendTask for Probe {

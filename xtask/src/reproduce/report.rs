@@ -273,8 +273,7 @@ fn training(s: &mut String, i: &Inputs) -> Result<()> {
         let last = rows.last().with_context(|| format!("{} has no epochs", run.metrics().display()))?;
         let v = |k: &str| metrics_csv::value(last, k);
         // The last epoch's rate is one moment of a machine whose speed drifts.
-        let mut rates: Vec<f64> = rows.iter().map(|r| metrics_csv::value(r, IMAGES_PER_S)).collect();
-        rates.sort_by(f64::total_cmp);
+        let rate = crate::median(rows.iter().map(|r| metrics_csv::value(r, IMAGES_PER_S)).collect());
         writeln!(
             s,
             "| {kind} | {} | {:.4} | {:.4} | {:.4} | {:.1} | {:.0} |",
@@ -282,7 +281,7 @@ fn training(s: &mut String, i: &Inputs) -> Result<()> {
             v(TRAIN_LOSS),
             v(VALID_LOSS),
             v(VALID_EMA_LOSS),
-            rates[rates.len() / 2],
+            rate,
             info.train_seconds
         )?;
     }
