@@ -5,6 +5,7 @@ pub mod checkpoints;
 pub mod clip;
 pub mod ema;
 pub mod metrics;
+pub mod optim;
 pub mod parts;
 pub mod plan;
 pub mod recorder;

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::module::AutodiffModule;
-use burn::optim::AdamWConfig;
 use burn::record::Recorder;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
@@ -324,10 +323,7 @@ impl TrainTask {
             // Gradients meet on the main device, where our `optimize` averages, clips and updates the EMA once.
             training = training.with_training_strategy(ExecutionStrategy::multi(devices, MultiDeviceOptim::OptimMainDevice).into());
         }
-        let optim = AdamWConfig::new()
-            .with_weight_decay(t.weight_decay as f32)
-            .with_epsilon(1e-8) // PyTorch's default; Burn's is 1e-5
-            .init();
+        let optim = crate::optim::adamw(t);
         let lr = LrPlan::new(t.clone(), (epochs * steps_per_epoch).max(1));
         let result = training.launch(Learner::new(model, optim, lr));
         let completed = last_complete_checkpoint(&run.checkpoints());

@@ -13,6 +13,7 @@ use burn::backend::Autodiff;
 use burn::tensor::backend::BackendTypes;
 use burn::tensor::{DType, TensorData, TensorMetadata};
 
+use super::adamw::{AdamWStep, Operands};
 use super::group_norm::{self, NormShape};
 use super::plan::ConvPlan;
 use super::pool::PoolPlan;
@@ -189,4 +190,21 @@ pub fn cat_channels(parts: &[FlexTensor]) -> Option<FlexTensor> {
         });
     }
     Some(tensor(out, [batch, image / (h * w), h, w]))
+}
+
+/// [`AdamWStep`]'s update on flex tensors: the new parameter and moments, reusing the operands' buffers
+/// where nothing else holds them; the operands back when one is not a whole f32 tensor of the
+/// parameter's shape.
+pub fn adamw(s: &AdamWStep, (mut param, grad, moments): Operands<FlexTensor>) -> Result<[FlexTensor; 3], Operands<FlexTensor>> {
+    let shape = param.shape();
+    let n = shape.num_elements();
+    let whole = |t: &FlexTensor| t.dtype() == DType::F32 && t.shape() == shape && t.layout().contiguous_offsets() == Some((0, n)) && t.bytes().len() == 4 * n;
+    if !(whole(&param) && whole(&grad) && moments.iter().flatten().all(whole)) {
+        return Err((param, grad, moments));
+    }
+    let first = moments.is_none();
+    let [mut m, mut v] = moments.unwrap_or_else(|| [0, 1].map(|_| FlexTensor::zeros(shape.clone(), DType::F32)));
+    let g = grad.as_slice::<f32>().expect("checked: whole f32");
+    super::adamw::update(s, param.storage_mut(), g, m.storage_mut(), v.storage_mut(), first);
+    Ok([param, m, v])
 }

@@ -4,6 +4,7 @@
 //! for inference (the Inception network, sampling) also pooling, conv+ReLU and channel
 //! concatenation (`inference.rs`). On every other backend, and for calls the kernels do not cover, Burn's own path runs.
 
+mod adamw;
 mod conv;
 mod gemm;
 mod group_norm;
@@ -18,6 +19,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::{backend::Backend, Tensor};
 
+pub use adamw::AdamWStep;
 pub use group_norm::NormShape;
 pub use inference::{avg_pool2d, cat_channels, conv2d_relu, max_pool2d};
 pub use plan::{ConvKind, ConvPlan};
@@ -77,6 +79,33 @@ pub fn group_norm<B: Backend>(shape: &NormShape, x: Tensor<B, 4>, gamma: Tensor<
     {
         let _ = (shape, gamma, beta);
         Err(x)
+    }
+}
+
+/// Burn's AdamW step of one parameter ([`AdamWStep`]) in one pass on the CPU backend: the new
+/// parameter and moments, or the operands back on other backends or for tensors it does not cover.
+///
+/// # Shapes
+/// - every operand has the parameter's shape
+pub fn adamw<B: Backend, const D: usize>(s: &AdamWStep, operands: adamw::Operands<Tensor<B, D>>) -> Result<[Tensor<B, D>; 3], adamw::Operands<Tensor<B, D>>> {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::flex::Flex;
+        use burn::tensor::TensorPrimitive;
+        if std::any::TypeId::of::<B>() != std::any::TypeId::of::<Flex>() {
+            return Err(operands);
+        }
+        let to_flex = |t: Tensor<B, D>| cast::<_, Tensor<Flex, D>>(t).ok().expect("B is flex").into_primitive().tensor();
+        let from_flex = |t| cast::<_, Tensor<B, D>>(Tensor::<Flex, D>::from_primitive(TensorPrimitive::Float(t))).ok().expect("B is flex");
+        let (param, grad, moments) = operands;
+        flex::adamw(s, (to_flex(param), to_flex(grad), moments.map(|ms| ms.map(to_flex))))
+            .map(|ts| ts.map(from_flex))
+            .map_err(|(p, g, ms)| (from_flex(p), from_flex(g), ms.map(|ms| ms.map(from_flex))))
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = s;
+        Err(operands)
     }
 }
 

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use burn::module::AutodiffModule;
-use burn::optim::AdamWConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
 use burn::train::TrainStep;
@@ -12,6 +11,7 @@ use lift_analyze::clean_images::Images;
 use lift_analyze::fid::{extract, InceptionV3, Resize};
 use lift_analyze::heatmap::{estimate_cell, Analysed};
 use lift_analyze::jacobian::Estimator;
+use lift_core::config::TrainConfig;
 use lift_core::data::ImageSet;
 use lift_core::threads::ThreadPool;
 use lift_core::grid::{Grid, GridSpec};
@@ -165,9 +165,9 @@ impl BackendTask for WorkloadTask {
                 train.batch_size = b;
                 let batch = EpochLoader::<B>::train(source, (0..b).collect(), &train, 1, device.clone()).batch_of(1, 0);
                 let seconds = if kind == "lift" {
-                    time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &pools, iters)
+                    time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &train, &pools, iters)
                 } else {
-                    time_train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &pools, iters)
+                    time_train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &train, &pools, iters)
                 };
                 per_image(seconds)
             }
@@ -246,13 +246,13 @@ fn reference_loop() -> f32 {
 }
 
 /// Median seconds of one full training step (TrainStep::step then TrainStep::optimize) on each pool.
-fn time_train_steps<B, M>(model: Diffusion<B, M>, batch: lift_train::batch::NoisedBatch<B>, pools: &[ThreadPool], iters: usize) -> Vec<f64>
+fn time_train_steps<B, M>(model: Diffusion<B, M>, batch: lift_train::batch::NoisedBatch<B>, train: &TrainConfig, pools: &[ThreadPool], iters: usize) -> Vec<f64>
 where
     B: AutodiffBackend,
     M: Denoiser<B> + AutodiffModule<B> + 'static,
     M::InnerModule: Denoiser<B::InnerBackend>,
 {
-    let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();
+    let mut optim = lift_train::optim::adamw(train);
     let mut model = Some(model);
     interleaved_medians(pools, iters, || {
         let m = model.take().expect("model");

@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::module::AutodiffModule;
-use burn::optim::AdamWConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Distribution;
 use burn::train::TrainStep;
@@ -237,8 +236,8 @@ impl BackendTask for Probe {
         let train_rate = |seconds: f64| b as f64 / seconds;
         let plan = || StepPlan::new(c.train.clone(), 1, 0, None);
         let seconds = |lift: bool| match lift {
-            true => step_seconds(Diffusion::new(LiftUNet::<B>::new(m, &device), plan()), &batch),
-            false => step_seconds(Diffusion::new(BaselineUNet::<B>::new(m, &device), plan()), &batch),
+            true => step_seconds(Diffusion::new(LiftUNet::<B>::new(m, &device), plan()), &batch, &c.train),
+            false => step_seconds(Diffusion::new(BaselineUNet::<B>::new(m, &device), plan()), &batch, &c.train),
         };
         let (tb, tl) = match self.parallel {
             true => {
@@ -290,13 +289,13 @@ fn reference_seconds(n: usize) -> f64 {
 const PROBE_STEPS: usize = 9;
 
 /// Seconds of one training step (step + optimize) of `model` on `batch`.
-fn step_seconds<B, M>(model: Diffusion<B, M>, batch: &lift_train::batch::NoisedBatch<B>) -> f64
+fn step_seconds<B, M>(model: Diffusion<B, M>, batch: &lift_train::batch::NoisedBatch<B>, train: &lift_core::config::TrainConfig) -> f64
 where
     B: AutodiffBackend,
     M: Denoiser<B> + AutodiffModule<B> + 'static,
     M::InnerModule: Denoiser<B::InnerBackend>,
 {
-    let mut optim = AdamWConfig::new().init();
+    let mut optim = lift_train::optim::adamw(train);
     let mut model = Some(model);
     seconds_per(PROBE_STEPS, || {
         let m = model.take().expect("model");
