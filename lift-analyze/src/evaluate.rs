@@ -1,14 +1,16 @@
-//! `lift-analyze evaluate`: samples for every (run, strategy, protocol, seed), their FID and SWD
-//! against the real images, and the write-up's table with mean ± std over seeds. Generated
-//! images are scored from the sampler's floats (the original's protocol); every piece is cached
-//! on disk, so an interrupted evaluation continues where it stopped.
+//! `lift-analyze evaluate`: samples for every (run, snapshot, strategy, protocol, seed), their
+//! FID, KID and SWD against the real images, the memorisation check against the run's training
+//! images, and the write-up's table with mean ± std (ddof 0) over seeds. A snapshot is the raw or
+//! EMA weights after one of `study.eval_epochs`, with its own heatmaps and paths. Generated images
+//! are scored from the sampler's floats (the original's protocol); every piece is cached on disk,
+//! so an interrupted evaluation continues where it stopped.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use lift_core::run::RunDir;
+use lift_core::run::{RunDir, RunInfo, Weights};
 use lift_core::study::StudyConfig;
-use lift_core::{run_on, Devices, ModelKind, Strategy, TimestepRule};
+use lift_core::{run_on, Devices, ModelKind, Snapshot, Strategy, TimestepRule};
 use serde::{Deserialize, Serialize};
 
 use crate::fid::features::FeatureFile;
@@ -17,6 +19,7 @@ use crate::fid::frechet::Reference;
 use crate::fid::{FeatureJob, Stats, DIM};
 use crate::generate::{FeatureSpec, GenerateJob};
 use crate::images::{folder_planes, planes_of, real_files};
+use crate::memorisation::{self, Memorisation};
 use crate::study_dir::StudyDir;
 use crate::swd::{swd, Planes};
 
@@ -48,6 +51,8 @@ pub struct ResultRow {
     pub seed: usize,
     pub evaluations: usize,
     pub parameters: usize,
+    /// The snapshot's weights and epoch.
+    pub weights: Weights,
     pub epochs: usize,
     pub images: usize,
     pub fid: f64,
@@ -55,12 +60,22 @@ pub struct ResultRow {
     pub kid_x1e3: f64,
     pub kid_std_x1e3: f64,
     pub swd_x1e3: f64,
+    /// Nearest training images (None when the run's data split cannot be rebuilt).
+    pub memorisation: Option<Memorisation>,
     pub samples: PathBuf,
+}
+
+impl ResultRow {
+    /// The snapshot the row's samples come from.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { weights: self.weights, epoch: self.epochs }
+    }
 }
 
 /// The real images' reference statistics, features and planes.
 pub struct Real {
     pub reference: Reference,
+    pub files: Vec<PathBuf>,
     pub features: Vec<f32>,
     pub planes: Planes,
 }
@@ -69,6 +84,7 @@ pub struct Real {
 pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
     let mut rows = Vec::new();
     let mut real: Option<(usize, Real)> = None;
+    let mut memo = None;
     for run_dir in &job.runs {
         let (config, info) = RunDir(run_dir.clone()).load()?;
         let resolution = config.model.resolution;
@@ -76,44 +92,56 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
             real = Some((resolution, real_reference(job, resolution)?));
         }
         let reference = &real.as_ref().expect("set above").1;
+        // Runs trained on the same images with the same split share one memorisation reference.
+        let key = (info.dataset.path.clone(), config.train.validation_fraction.to_bits(), config.train.seed, resolution);
+        if memo.as_ref().map(|(k, _)| k) != Some(&key) {
+            memo = Some((key, memorisation_reference(job, reference, &config, &info)?));
+        }
+        let memo = memo.as_ref().and_then(|(_, m)| m.as_ref());
         let run_name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-        for (strategy, protocol) in job.study.sample_sets().into_iter().filter(|(s, _)| s.model() == info.model) {
-            for seed in 0..job.study.seeds {
-                let path = match strategy.needs_heatmap() {
-                    true => Some(path_file(job, seed, strategy, protocol)?),
-                    false => None,
-                };
-                let gen = GenerateJob {
-                    run: run_dir.clone(),
-                    weights: job.study.weights,
-                    strategy,
-                    path,
-                    num_images: job.study.fid_images,
-                    out: job.dir.samples(&run_name, strategy, protocol, seed),
-                    steps: job.steps,
-                    protocol,
-                    batch: job.study.batch,
-                    seed: seed as u64,
-                    features: Some(FeatureSpec { inception: job.inception.clone(), resize: job.study.fid_resize }),
-                    shard: lift_core::Shard::WHOLE,
-                };
-                let m = score(job, reference, gen, resolution)?;
-                rows.push(ResultRow {
-                    model: info.model,
-                    run: run_name.clone(),
-                    strategy,
-                    protocol,
-                    seed,
-                    evaluations: m.evaluations,
-                    parameters: info.parameters,
-                    epochs: info.epochs_completed,
-                    images: m.scores.images,
-                    fid: m.scores.fid,
-                    kid_x1e3: m.scores.kid.mean * 1e3,
-                    kid_std_x1e3: m.scores.kid.std * 1e3,
-                    swd_x1e3: m.scores.swd_x1e3,
-                    samples: job.dir.samples(&run_name, strategy, protocol, seed),
-                });
+        for snapshot in job.study.snapshots(info.epochs_completed)? {
+            for (strategy, protocol) in job.study.sample_sets().into_iter().filter(|(s, _)| s.model() == info.model) {
+                for seed in 0..job.study.seeds {
+                    let path = match strategy.needs_heatmap() {
+                        true => Some(path_file(job, snapshot, seed, strategy, protocol)?),
+                        false => None,
+                    };
+                    let samples = job.dir.samples(&run_name, snapshot, strategy, protocol, seed);
+                    let gen = GenerateJob {
+                        run: run_dir.clone(),
+                        weights: snapshot.weights,
+                        epoch: Some(snapshot.epoch),
+                        strategy,
+                        path,
+                        num_images: job.study.fid_images,
+                        out: samples.clone(),
+                        steps: job.steps,
+                        protocol,
+                        batch: job.study.batch,
+                        seed: seed as u64,
+                        features: Some(FeatureSpec { inception: job.inception.clone(), resize: job.study.fid_resize }),
+                        shard: lift_core::Shard::WHOLE,
+                    };
+                    let m = score(job, reference, memo, gen, resolution)?;
+                    rows.push(ResultRow {
+                        model: info.model,
+                        run: run_name.clone(),
+                        strategy,
+                        protocol,
+                        seed,
+                        evaluations: m.evaluations,
+                        parameters: info.parameters,
+                        weights: snapshot.weights,
+                        epochs: snapshot.epoch,
+                        images: m.scores.images,
+                        fid: m.scores.fid,
+                        kid_x1e3: m.scores.kid.mean * 1e3,
+                        kid_std_x1e3: m.scores.kid.std * 1e3,
+                        swd_x1e3: m.scores.swd_x1e3,
+                        memorisation: m.memorisation,
+                        samples,
+                    });
+                }
             }
         }
     }
@@ -122,12 +150,41 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
     Ok(rows)
 }
 
-fn path_file(job: &EvaluateJob, seed: usize, strategy: Strategy, protocol: TimestepRule) -> Result<PathBuf> {
-    let file = job.dir.path(job.study.heatmap_seed(seed), strategy, protocol);
+fn path_file(job: &EvaluateJob, snapshot: Snapshot, seed: usize, strategy: Strategy, protocol: TimestepRule) -> Result<PathBuf> {
+    let file = job.dir.path(snapshot, job.study.heatmap_seed(seed), strategy, protocol);
     if !file.exists() {
-        bail!("{} is missing: the {strategy} strategy needs its path (made from the heatmaps by the paths stage)", file.display());
+        bail!("{} is missing: the {strategy} strategy needs its path (made from the {snapshot} heatmaps by the paths stage)", file.display());
     }
     Ok(file)
+}
+
+/// The run's training and held-out images (its own split, rebuilt from its config) with their
+/// features, taken from the real reference where it has them. None when the run skipped
+/// unreadable images (the split's indices would not match the folder).
+fn memorisation_reference(job: &EvaluateJob, real: &Real, config: &lift_core::LiftConfig, info: &RunInfo) -> Result<Option<memorisation::Reference>> {
+    let files = lift_core::data::list_images(&info.dataset.path)?;
+    if info.dataset.skipped > 0 || files.len() != info.dataset.images {
+        return Ok(None);
+    }
+    let (train, held_out) = lift_core::data::split_indices(files.len(), config.train.validation_fraction, config.train.seed);
+    let pick = |idx: &[usize]| idx.iter().map(|&k| files[k].clone()).collect::<Vec<_>>();
+    let (train, held_out) = (pick(&train), pick(&held_out));
+    let resolution = config.model.resolution;
+    let features = |files: &[PathBuf]| -> Result<Vec<f32>> {
+        let rows: Vec<Option<usize>> = files.iter().map(|f| real.files.iter().position(|r| r == f)).collect();
+        if rows.iter().all(Option::is_some) {
+            return Ok(rows.iter().flat_map(|r| real.features[r.expect("all found") * DIM..][..DIM].iter().copied()).collect());
+        }
+        file_features(job, files, resolution, "training images".into())
+    };
+    Ok(Some(memorisation::Reference {
+        train_features: features(&train)?,
+        train_planes: planes_of(&train, resolution)?,
+        held_out_features: features(&held_out)?,
+        held_out_planes: planes_of(&held_out, resolution)?,
+        train_files: train,
+        dim: DIM,
+    }))
 }
 
 /// The real images' features (cached in the study's evaluate folder), statistics and planes.
@@ -143,7 +200,7 @@ pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
         }
     };
     let stats = Stats::from_features(&features, DIM)?;
-    Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)? })
+    Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)?, files })
 }
 
 /// pool3 features of image files on the job's main device.
@@ -180,9 +237,10 @@ struct SampleMetrics {
     evaluations: usize,
     #[serde(flatten)]
     scores: Scores,
+    memorisation: Option<Memorisation>,
 }
 
-fn score(job: &EvaluateJob, real: &Real, gen: GenerateJob, resolution: usize) -> Result<SampleMetrics> {
+fn score(job: &EvaluateJob, real: &Real, memo: Option<&memorisation::Reference>, gen: GenerateJob, resolution: usize) -> Result<SampleMetrics> {
     let dir = gen.out.clone();
     let cache = dir.join("metrics.json");
     if let Ok(c) = lift_core::io::read_json::<SampleMetrics>(&cache) {
@@ -195,7 +253,8 @@ fn score(job: &EvaluateJob, real: &Real, gen: GenerateJob, resolution: usize) ->
     let fake_features = FeatureFile::read(&dir.join(FeatureFile::NAME), n)?;
     let planes = folder_planes(&dir, resolution, n)?;
     let seed = dir.file_name().and_then(|s| s.to_str()).and_then(|s| s.strip_prefix("seed-")).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let c = SampleMetrics { evaluations: report.evaluations, scores: Scores::of(real, &fake_features, &planes, seed)? };
+    let memorisation = memo.map(|m| memorisation::check(m, &fake_features, &planes)).transpose()?;
+    let c = SampleMetrics { evaluations: report.evaluations, scores: Scores::of(real, &fake_features, &planes, seed)?, memorisation };
     lift_core::io::write_json(&cache, &c)?;
     Ok(c)
 }
@@ -208,15 +267,14 @@ pub fn score_folder(job: &EvaluateJob, real: &Real, dir: &Path, resolution: usiz
     Scores::of(real, &features, &planes_of(&files, resolution)?, seed)
 }
 
-/// "mean ± std" over seeds (std with N − 1), or the single value.
+/// "mean ± std" over seeds, the std with ddof = 0 as the original's tables (numpy's default),
+/// or the single value.
 pub fn mean_std(values: &[f64], decimals: usize) -> String {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
+    let mean = crate::stats::mean(values);
     if values.len() < 2 {
         return format!("{mean:.decimals$}");
     }
-    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    format!("{mean:.decimals$} ± {std:.decimals$}")
+    format!("{mean:.decimals$} ± {:.decimals$}", crate::stats::std_population(values))
 }
 
 /// Distinct values in order of first appearance.
@@ -230,20 +288,21 @@ pub fn in_order<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> Vec<T> 
     out
 }
 
-/// The write-up's FID table: one row per (run, strategy), one column group per protocol.
+/// The write-up's FID table: one row per (run, snapshot, strategy), one column group per
+/// protocol; mean ± std (ddof 0) over seeds.
 pub fn results_table(rows: &[ResultRow]) -> String {
     let protocols = in_order(rows.iter().map(|r| r.protocol));
-    let mut s = String::from("| Model / Path Strategy | Parameters | Epochs |");
+    let mut s = String::from("| Model / Path Strategy | Parameters | Weights | Epoch |");
     for p in &protocols {
         s.push_str(&format!(" NFE ({p}) | FID ({p}) | KID×10³ ({p}) | SWD×10³ ({p}) |"));
     }
-    s.push_str("\n|---|---|---|");
+    s.push_str("\n|---|---|---|---|");
     s.push_str(&"---|---|---|---|".repeat(protocols.len()));
     s.push('\n');
-    for (run, strategy) in in_order(rows.iter().map(|r| (r.run.as_str(), r.strategy))) {
-        let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.run == run && r.strategy == strategy).collect();
+    for (run, snapshot, strategy) in in_order(rows.iter().map(|r| (r.run.as_str(), r.snapshot(), r.strategy))) {
+        let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.run == run && r.snapshot() == snapshot && r.strategy == strategy).collect();
         let first = mine[0];
-        s.push_str(&format!("| {} | {:.2}M | {} |", strategy.label(), first.parameters as f64 / 1e6, first.epochs));
+        s.push_str(&format!("| {} | {:.2}M | {} | {} |", strategy.label(), first.parameters as f64 / 1e6, snapshot.weights, snapshot.epoch));
         for p in &protocols {
             let sel: Vec<&&ResultRow> = mine.iter().filter(|r| r.protocol == *p).collect();
             if sel.is_empty() {
@@ -264,7 +323,8 @@ mod tests {
 
     #[test]
     fn mean_and_sample_std() {
-        assert_eq!(mean_std(&[1.0, 3.0], 2), "2.00 ± 1.41");
+        // ddof 0: √(((1 − 2)² + (3 − 2)²)/2) = 1.
+        assert_eq!(mean_std(&[1.0, 3.0], 2), "2.00 ± 1.00");
         assert_eq!(mean_std(&[5.0], 1), "5.0");
         assert_eq!(in_order([3, 1, 3, 2, 1].into_iter()), [3, 1, 2]);
     }

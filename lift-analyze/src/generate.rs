@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use lift_core::pipeline::{sample_baseline, sample_fine_only, sample_lift, CoarseInput};
-use lift_core::run::{load_run, Trained, TrainedRun, Weights};
+use lift_core::run::{load_run_at, Trained, TrainedRun, Weights};
 use lift_core::seed::mix;
 use lift_core::study::Resize;
 use lift_core::{BackendTask, ModelKind, PathFile, SamplingPath, Shard, Strategy, TimestepRule};
@@ -28,6 +28,9 @@ use crate::progress::Progress;
 pub struct GenerateJob {
     pub run: PathBuf,
     pub weights: Weights,
+    /// The snapshot's epoch (None: the run's final weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<usize>,
     pub strategy: Strategy,
     /// The path file of a strategy whose path comes from a heatmap.
     pub path: Option<PathBuf>,
@@ -213,7 +216,7 @@ impl BackendTask for GenerateJob {
     type Output = Result<GenerateReport>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<GenerateReport> {
-        let trained = load_run::<B::InnerBackend>(&self.run, self.weights, &device)?;
+        let trained = load_run_at::<B::InnerBackend>(&self.run, self.weights, self.epoch, &device)?;
         let r = trained.config.model.resolution;
         let plan = resolve_plan(&self, trained.info.model, trained.config.schedule.timesteps)?;
         std::fs::create_dir_all(&self.out).with_context(|| format!("cannot create {}", self.out.display()))?;

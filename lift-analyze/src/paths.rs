@@ -7,7 +7,8 @@ use lift_core::chain_rule::ChainRule;
 use lift_core::path::{PathCosts, PathMeta};
 use lift_core::strategy::DpCost;
 use lift_core::study::StudyConfig;
-use lift_core::{NoiseSchedule, PathFile, Strategy, TimestepRule};
+use clap::ValueEnum;
+use lift_core::{NoiseSchedule, PathFile, Snapshot, Strategy, TimestepRule};
 
 use crate::dp::{cheapest_path_with_retry, diagonal_path, CostMap};
 use crate::heatmap::file::zip_with;
@@ -111,17 +112,24 @@ pub fn path_steps(strategy: Strategy, protocol: TimestepRule, steps: usize, trai
     })
 }
 
-/// Writes the path of every heatmap strategy and protocol of `study` from the heatmap `file` of
-/// heatmap seed `seed` into `dir`; returns the files.
-pub fn write_study_paths(dir: &StudyDir, seed: usize, file: &Path, study: &StudyConfig, steps: usize, schedule: &NoiseSchedule) -> Result<Vec<PathBuf>> {
+/// Writes, from the heatmap `file` of a snapshot's heatmap seed `seed`: the path of every
+/// heatmap strategy and protocol of `study`, the grid diagonal's (whose cost the report compares),
+/// and DP-Total under every chain rule (reference protocol). Returns the files.
+pub fn write_study_paths(dir: &StudyDir, snapshot: Snapshot, seed: usize, file: &Path, study: &StudyConfig, steps: usize, schedule: &NoiseSchedule) -> Result<Vec<PathBuf>> {
     let map = Heatmap::load(file)?;
     let mut files = Vec::new();
-    for (strategy, protocol) in study.sample_sets().into_iter().filter(|(s, _)| s.needs_heatmap()) {
-        let request = PathRequest { strategy, chain_rule: study.chain_rule, steps: path_steps(strategy, protocol, steps, schedule.len())?, max_jump: study.max_jump };
-        let path = find_path(&map, file, request, schedule).with_context(|| format!("{strategy} path ({protocol}) from {}", file.display()))?;
-        let out = dir.path(seed, strategy, protocol);
+    let mut write = |strategy: Strategy, protocol: TimestepRule, chain_rule: ChainRule, out: PathBuf| -> Result<()> {
+        let request = PathRequest { strategy, chain_rule, steps: path_steps(strategy, protocol, steps, schedule.len())?, max_jump: study.max_jump };
+        let path = find_path(&map, file, request, schedule).with_context(|| format!("{strategy} path ({protocol}, {chain_rule}) from {}", file.display()))?;
         lift_core::io::write_json(&out, &path)?;
         files.push(out);
+        Ok(())
+    };
+    for (strategy, protocol) in study.sample_sets().into_iter().filter(|(s, _)| s.needs_heatmap() || *s == Strategy::Diagonal) {
+        write(strategy, protocol, study.chain_rule, dir.path(snapshot, seed, strategy, protocol))?;
+    }
+    for &chain in ChainRule::value_variants() {
+        write(Strategy::DpTotal, TimestepRule::Reference, chain, dir.chain_rule_path(snapshot, seed, chain))?;
     }
     Ok(files)
 }
@@ -145,7 +153,6 @@ fn nearest(values: &[f64], x: f64) -> usize {
 mod tests {
     use super::*;
     use crate::heatmap::test_support::sample;
-    use clap::ValueEnum;
 
     #[test]
     fn path_files_round_trip_and_start_noisiest() {
@@ -187,13 +194,13 @@ mod tests {
     fn a_chain_rule_changes_the_path_costs_without_a_new_heatmap() {
         let map = sample(8);
         let schedule = NoiseSchedule::reference();
-        let costs: Vec<f64> = [ChainRule::Sl, ChainRule::Standard, ChainRule::DxDlambda]
+        let costs: Vec<f64> = [ChainRule::Sl, ChainRule::Standard, ChainRule::DxDlambda, ChainRule::Dx0Dlambda]
             .into_iter()
             .map(|chain_rule| {
                 let request = PathRequest { strategy: Strategy::DpTotal, chain_rule, steps: 6, max_jump: 5 };
                 find_path(&map, Path::new("h"), request, &schedule).unwrap().cost
             })
             .collect();
-        assert!(costs[0] != costs[1] && costs[1] != costs[2], "{costs:?}");
+        assert!(costs[0] != costs[1] && costs[1] != costs[2] && costs[2] != costs[3], "{costs:?}");
     }
 }

@@ -4,10 +4,11 @@
 //! ```text
 //! <root>/<stage>/manifest.json                      every stage, when finished
 //! <root>/train-<model>/<model>/                     the run folders (RunDir)
-//! <root>/heatmap/seed-<s>/heatmap.json              one heatmap per heatmap seed
-//! <root>/paths/seed-<s>/<strategy>-<protocol>.json  DP and older-rule paths
+//! <root>/heatmap/<snapshot>/seed-<s>/heatmap.json   one heatmap per snapshot and heatmap seed
+//! <root>/paths/<snapshot>/seed-<s>/<strategy>-<protocol>.json  DP, diagonal and older-rule paths
+//! <root>/paths/<snapshot>/seed-<s>/dp-total-<chain rule>.json  DP-Total under each chain rule
 //! <root>/evaluate/real-*.f32                        real images' Inception features
-//! <root>/evaluate/samples/<run>/<strategy>-<protocol>/seed-<s>/  PNGs, features.f32, metrics.json
+//! <root>/evaluate/samples/<run>/<snapshot>/<strategy>-<protocol>/seed-<s>/  PNGs, features.f32, metrics.json
 //! <root>/evaluate/results.json, results.md          one row per sample set
 //! <root>/mse/mse.json, mse.png                      MSE tests
 //! <root>/figures/*.png                              figures of the report
@@ -16,8 +17,9 @@
 
 use std::path::{Path, PathBuf};
 
+use lift_core::chain_rule::ChainRule;
 use lift_core::study::{RealSubset, Resize};
-use lift_core::{ModelKind, Strategy, TimestepRule};
+use lift_core::{ModelKind, Snapshot, Strategy, TimestepRule};
 
 /// Stage folder names, in the order the study runs them.
 pub const STAGES: [&str; 10] = ["data", "inception", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures", "report"];
@@ -37,19 +39,24 @@ impl StudyDir {
         self.stage(&format!("train-{kind}")).join(kind.to_string())
     }
 
-    /// The heatmap of heatmap seed `seed`.
-    pub fn heatmap(&self, seed: usize) -> PathBuf {
-        self.stage("heatmap").join(format!("seed-{seed}")).join("heatmap.json")
+    /// The heatmap of a snapshot's heatmap seed `seed`.
+    pub fn heatmap(&self, snapshot: Snapshot, seed: usize) -> PathBuf {
+        self.stage("heatmap").join(snapshot.to_string()).join(format!("seed-{seed}")).join("heatmap.json")
     }
 
-    /// The path file of a strategy under a protocol, from heatmap seed `seed`.
-    pub fn path(&self, seed: usize, strategy: Strategy, protocol: TimestepRule) -> PathBuf {
-        self.stage("paths").join(format!("seed-{seed}")).join(format!("{strategy}-{protocol}.json"))
+    /// The path file of a strategy under a protocol, from a snapshot's heatmap seed `seed`.
+    pub fn path(&self, snapshot: Snapshot, seed: usize, strategy: Strategy, protocol: TimestepRule) -> PathBuf {
+        self.stage("paths").join(snapshot.to_string()).join(format!("seed-{seed}")).join(format!("{strategy}-{protocol}.json"))
+    }
+
+    /// The DP-Total path under a chain rule (reference protocol), from a snapshot's heatmap seed.
+    pub fn chain_rule_path(&self, snapshot: Snapshot, seed: usize, chain: ChainRule) -> PathBuf {
+        self.stage("paths").join(snapshot.to_string()).join(format!("seed-{seed}")).join(format!("dp-total-{chain}.json"))
     }
 
     /// The folder of one sample set.
-    pub fn samples(&self, run: &str, strategy: Strategy, protocol: TimestepRule, seed: usize) -> PathBuf {
-        self.stage("evaluate").join("samples").join(run).join(format!("{strategy}-{protocol}")).join(format!("seed-{seed}"))
+    pub fn samples(&self, run: &str, snapshot: Snapshot, strategy: Strategy, protocol: TimestepRule, seed: usize) -> PathBuf {
+        self.stage("evaluate").join("samples").join(run).join(snapshot.to_string()).join(format!("{strategy}-{protocol}")).join(format!("seed-{seed}"))
     }
 
     /// The cached Inception features of `n` real images at `resolution`.
@@ -95,11 +102,13 @@ mod tests {
     #[test]
     fn layout() {
         let d = StudyDir(PathBuf::from("s"));
+        let snap = Snapshot { weights: lift_core::run::Weights::Raw, epoch: 40 };
         assert_eq!(d.run(ModelKind::Lift), PathBuf::from("s/train-lift/lift"));
-        assert_eq!(d.path(2, Strategy::Dp64, TimestepRule::Fair), PathBuf::from("s/paths/seed-2/dp-64-fair.json"));
+        assert_eq!(d.path(snap, 2, Strategy::Dp64, TimestepRule::Fair), PathBuf::from("s/paths/raw-e40/seed-2/dp-64-fair.json"));
+        assert_eq!(d.chain_rule_path(snap, 0, ChainRule::Dx0Dlambda), PathBuf::from("s/paths/raw-e40/seed-0/dp-total-dx0-dlambda.json"));
         assert_eq!(
-            d.samples("lift", Strategy::DpTotal, TimestepRule::Reference, 0),
-            PathBuf::from("s/evaluate/samples/lift/dp-total-reference/seed-0")
+            d.samples("lift", snap, Strategy::DpTotal, TimestepRule::Reference, 0),
+            PathBuf::from("s/evaluate/samples/lift/raw-e40/dp-total-reference/seed-0")
         );
         assert_eq!(
             d.real_features(32, RealSubset::Random, 512, Resize::BicubicAntialias),

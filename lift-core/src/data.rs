@@ -171,15 +171,21 @@ impl ImageSet {
     /// Deterministic (train, validation) index split for `seed`: at least one image on each side
     /// when there are two or more images and `fraction` > 0.
     pub fn split(&self, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-        let mut idx: Vec<usize> = (0..self.len()).collect();
-        idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let mut n_val = (self.len() as f64 * fraction).round() as usize;
-        if fraction > 0.0 && self.len() >= 2 {
-            n_val = n_val.clamp(1, self.len() - 1);
-        }
-        let val = idx.split_off(self.len() - n_val);
-        (idx, val)
+        split_indices(self.len(), fraction, seed)
     }
+}
+
+/// The (train, validation) split of `len` images that [`ImageSet::split`] makes, for readers
+/// that need it without loading the pixels (the memorisation check).
+pub fn split_indices(len: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..len).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut n_val = (len as f64 * fraction).round() as usize;
+    if fraction > 0.0 && len >= 2 {
+        n_val = n_val.clamp(1, len - 1);
+    }
+    let val = idx.split_off(len - n_val);
+    (idx, val)
 }
 
 /// 8-bit HWC RGB to CHW floats in [−1, 1].

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod epochs;
 pub mod grid;
 pub mod image_grid;
 pub mod io;
@@ -29,6 +30,7 @@ pub mod train_config;
 pub use burn;
 pub use checkpoint::ModelKind;
 pub use config::{LiftConfig, ModelConfig};
+pub use epochs::{EpochSpec, Snapshot};
 pub use device::{run_on, run_on_devices, BackendTask, DeviceSpec, Devices, MultiBackendTask};
 #[cfg(feature = "flex")]
 pub use device::CpuBackend;

@@ -7,6 +7,7 @@
 //! <run>/checkpoint/          burn-train checkpoints (model-N, optim-N, scheduler-N), for --resume
 //! <run>/weights/raw.mpk      final weights of the trained network
 //! <run>/weights/ema.mpk      final EMA weights
+//! <run>/weights/epoch-<E>/{raw,ema}.mpk   snapshots kept for a sweep (`train.snapshot_epochs`)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ pub struct RunInfo {
 }
 
 /// Which weights of a run to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, clap::ValueEnum)]
 pub enum Weights {
     /// The exponential moving average (what the original's best results used).
     #[default]
@@ -78,6 +79,20 @@ impl RunDir {
     pub fn weights(&self, which: Weights) -> PathBuf {
         self.0.join("weights").join(format!("{which}.mpk"))
     }
+    /// The weights kept after epoch `epoch` for a sweep.
+    pub fn snapshot(&self, which: Weights, epoch: usize) -> PathBuf {
+        self.0.join("weights").join(format!("epoch-{epoch}")).join(format!("{which}.mpk"))
+    }
+    /// The epochs with both snapshots on disk, increasing.
+    pub fn snapshot_epochs(&self) -> Vec<usize> {
+        let Ok(entries) = std::fs::read_dir(self.0.join("weights")) else { return Vec::new() };
+        let mut epochs: Vec<usize> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("epoch-")?.parse().ok())
+            .filter(|&e| [Weights::Raw, Weights::Ema].iter().all(|&w| self.snapshot(w, e).exists()))
+            .collect();
+        epochs.sort_unstable();
+        epochs
+    }
 
     /// Reads `config.toml` and `run.json`.
     pub fn load(&self) -> Result<(LiftConfig, RunInfo)> {
@@ -106,9 +121,27 @@ pub struct TrainedRun<B: Backend> {
 
 /// Loads a finished run's weights; the error says what is missing or mismatched.
 pub fn load_run<B: Backend>(dir: &Path, which: Weights, device: &B::Device) -> Result<TrainedRun<B>> {
+    load_run_at(dir, which, None, device)
+}
+
+/// Loads a run's weights after `epoch` epochs (a snapshot), or its final ones for `None`.
+pub fn load_run_at<B: Backend>(dir: &Path, which: Weights, epoch: Option<usize>, device: &B::Device) -> Result<TrainedRun<B>> {
     let run = RunDir(dir.to_path_buf());
     let (config, info) = run.load()?;
-    let path = run.weights(which);
+    // The final weights serve as the last epoch's snapshot of a run trained without snapshots.
+    let path = match epoch {
+        Some(e) if run.snapshot(which, e).exists() || e != info.epochs_completed => run.snapshot(which, e),
+        _ => run.weights(which),
+    };
+    if let (Some(e), false) = (epoch, path.exists()) {
+        bail!(
+            "{} has no {which} snapshot of epoch {e} ({}); snapshots on disk: {:?}. Training keeps the epochs of \
+             train.snapshot_epochs (reproduce sets them from study.eval_epochs)",
+            dir.display(),
+            path.display(),
+            run.snapshot_epochs()
+        );
+    }
     if !path.exists() {
         bail!(
             "{} has no {} weights ({}): the run has not finished (epochs completed: {}/{}); \

@@ -6,6 +6,7 @@ use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 use crate::chain_rule::ChainRule;
+use crate::epochs::{EpochSpec, Snapshot};
 use crate::grid::GridSpec;
 use crate::run::Weights;
 use crate::strategy::Strategy;
@@ -106,8 +107,12 @@ pub struct StudyConfig {
     pub mse_protocol: MseProtocol,
     /// Weights of the MSE tests (the original: raw).
     pub mse_weights: Weights,
-    /// Weights of the heatmap and the generation (the original's best results: EMA).
-    pub weights: Weights,
+    /// Weights whose heatmaps, paths and samples are evaluated (the original's later tables: raw
+    /// and EMA; a single name is accepted).
+    #[serde(deserialize_with = "one_or_many")]
+    pub weights: Vec<Weights>,
+    /// The epochs evaluated: each one's own heatmaps, paths and samples (`last`, `every:N`, a list).
+    pub eval_epochs: EpochSpec,
     /// Batch for generation and Inception features.
     pub batch: usize,
 }
@@ -132,7 +137,8 @@ impl Default for StudyConfig {
             mse_timestep: 500,
             mse_protocol: MseProtocol::Reference,
             mse_weights: Weights::Raw,
-            weights: Weights::Ema,
+            weights: vec![Weights::Raw, Weights::Ema],
+            eval_epochs: EpochSpec::Every(200),
             batch: 64,
         }
     }
@@ -163,7 +169,14 @@ impl StudyConfig {
         if self.protocols.is_empty() {
             bail!("study.protocols must name at least one protocol");
         }
-        for (key, dup) in [("study.strategies", has_duplicates(&self.strategies)), ("study.protocols", has_duplicates(&self.protocols))] {
+        if self.weights.is_empty() {
+            bail!("study.weights must name raw, ema or both");
+        }
+        for (key, dup) in [
+            ("study.strategies", has_duplicates(&self.strategies)),
+            ("study.protocols", has_duplicates(&self.protocols)),
+            ("study.weights", has_duplicates(&self.weights)),
+        ] {
             if dup {
                 bail!("{key} names a value twice");
             }
@@ -198,6 +211,18 @@ impl StudyConfig {
         }
     }
 
+    /// The weights a single analysis uses by default: EMA when the study evaluates it (the
+    /// original's best results), else the first listed.
+    pub fn main_weights(&self) -> Weights {
+        if self.weights.contains(&Weights::Ema) { Weights::Ema } else { self.weights.first().copied().unwrap_or_default() }
+    }
+
+    /// Every evaluated (weights, epoch) of a run of `epochs` epochs, by weights then epoch.
+    pub fn snapshots(&self, epochs: usize) -> Result<Vec<Snapshot>> {
+        let list = self.eval_epochs.resolve(epochs).map_err(|e| e.context("study.eval_epochs"))?;
+        Ok(self.weights.iter().flat_map(|&weights| list.iter().map(move |&epoch| Snapshot { weights, epoch })).collect())
+    }
+
     /// The heatmap seeds the study computes.
     pub fn heatmap_seed_list(&self) -> Vec<usize> {
         match self.heatmap_seeds {
@@ -205,6 +230,19 @@ impl StudyConfig {
             HeatmapSeeds::Shared => vec![0],
         }
     }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Weights>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Weights),
+        Many(Vec<Weights>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(w) => vec![w],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 fn has_duplicates<T: PartialEq>(v: &[T]) -> bool {

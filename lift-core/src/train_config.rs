@@ -1,8 +1,10 @@
 //! The `[train]` section: the optimiser, the schedule and the run's bookkeeping. Every key added
 //! after the original's recipe defaults to "off", so `configs/paper.toml` trains as the original.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+
+use crate::epochs::EpochSpec;
 
 /// How the learning rate evolves over a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -87,6 +89,10 @@ pub struct TrainConfig {
     /// Also keep the checkpoint with the lowest validation loss (needs a validation split).
     #[serde(default)]
     pub keep_best: bool,
+    /// Keep the raw and EMA weights after these epochs in `<run>/weights/epoch-<E>/` for a sweep
+    /// over training (`last`: none but the final weights).
+    #[serde(default)]
+    pub snapshot_epochs: EpochSpec,
 }
 
 fn default_seed() -> u64 {
@@ -143,13 +149,14 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.validation_fraction) {
             bail!("train.validation_fraction must be in [0, 1) (got {})", self.validation_fraction);
         }
+        self.snapshot_epochs.resolve(self.epochs).context("train.snapshot_epochs")?;
         Ok(())
     }
 
     /// The settings that decide the weights a run ends with (not its bookkeeping): a resumed run
     /// must keep them, except the number of epochs.
     pub fn trajectory(&self) -> Self {
-        Self { epochs: 0, sample_every: 0, checkpoint_every: 1, keep_last: 1, keep_best: false, ..self.clone() }
+        Self { epochs: 0, sample_every: 0, checkpoint_every: 1, keep_last: 1, keep_best: false, snapshot_epochs: EpochSpec::Last, ..self.clone() }
     }
 
     /// The EMA decay of optimiser step `step` (1 = the first): the configured one, or with

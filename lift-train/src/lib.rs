@@ -12,4 +12,5 @@ pub mod recorder;
 pub mod renderer;
 pub mod run;
 pub mod samples;
+pub mod snapshots;
 pub mod step;

@@ -15,9 +15,18 @@ use lift_core::config::TrainConfig;
 
 use crate::clip::add_grads;
 
-/// Called with the EMA network (the model type of the run, as `Any`) after the last optimiser
-/// step of epoch `epoch`.
-pub type EpochHook = Arc<dyn Fn(&dyn Any, usize) + Send + Sync>;
+/// Called with the trained network and its EMA (the model type of the run, as `Any`) after the
+/// last optimiser step of epoch `epoch`.
+pub type EpochHook = Arc<dyn Fn(&dyn Any, &dyn Any, usize) + Send + Sync>;
+
+/// One hook running `hooks` in order (None when there are none).
+pub fn all_hooks(hooks: Vec<EpochHook>) -> Option<EpochHook> {
+    match hooks.len() {
+        0 => None,
+        1 => hooks.into_iter().next(),
+        _ => Some(Arc::new(move |net: &dyn Any, ema: &dyn Any, epoch: usize| hooks.iter().for_each(|h| h(net, ema, epoch)))),
+    }
+}
 
 #[derive(Default)]
 struct State {
@@ -79,9 +88,9 @@ impl StepPlan {
     }
 
     /// Runs the epoch hook.
-    pub fn end_epoch<M: Any>(&self, ema: &M, epoch: usize) {
+    pub fn end_epoch<M: Any>(&self, net: &M, ema: &M, epoch: usize) {
         if let Some(hook) = &self.hook {
-            hook(ema, epoch);
+            hook(net, ema, epoch);
         }
     }
 

@@ -21,8 +21,9 @@ use lift_core::{run_on_devices, BaselineUNet, Devices, LiftUNet, MultiBackendTas
 use crate::batch::{steps_per_epoch, EpochLoader, NoiseSource};
 use crate::checkpoints::CheckpointPolicy;
 use crate::metrics::{ImagesPerSecond, LossMetric, LrMetric, NewestGrid};
-use crate::plan::{LrPlan, StepPlan};
+use crate::plan::{all_hooks, LrPlan, StepPlan};
 use crate::samples::sample_hook;
+use crate::snapshots::snapshot_hook;
 use crate::recorder::AtomicRecorder;
 use crate::step::{Denoiser, Diffusion, StepStats};
 
@@ -180,7 +181,7 @@ fn prepare_run_dir(run: &RunDir, opts: &TrainOptions) -> Result<usize> {
             if same(&saved) != same(&opts.config) {
                 bail!(
                     "cannot resume {}: its checkpoints were trained with another configuration ({}); \
-                     only train.epochs and the bookkeeping keys (sample_every, checkpoint_every, keep_last, keep_best) \
+                     only train.epochs and the bookkeeping keys (sample_every, checkpoint_every, keep_last, keep_best, snapshot_epochs) \
                      may change on --resume",
                     run.0.display(),
                     run.config().display()
@@ -269,7 +270,8 @@ impl TrainTask {
         let (epochs, resumed) = (t.epochs, self.first_epoch - 1);
         let steps_per_epoch = steps_per_epoch(self.train_idx.len(), t);
         let newest_grid = Arc::new(Mutex::new(None));
-        let hook = sample_hook::<B, M>(&opts.config, opts.out.clone(), newest_grid.clone(), device.clone());
+        let hooks = [sample_hook::<B, M>(&opts.config, opts.out.clone(), newest_grid.clone(), device.clone()), snapshot_hook::<B, M>(t, opts.out.clone())?];
+        let hook = all_hooks(hooks.into_iter().flatten().collect());
         let model = Diffusion::<B, M>::new(net, StepPlan::new(t.clone(), steps_per_epoch, resumed, hook).on_devices(devices.len()));
         if resumed >= epochs {
             // Nothing left to train: make sure the final weights exist.

@@ -39,7 +39,7 @@ where
     let timesteps = config.sample.protocol.timesteps(config.sample.steps, schedule.len()).expect("a validated config");
     let (r, c) = (config.model.resolution, config.model.coarse_resolution());
     let seed = mix(config.train.seed, 0x5A3F);
-    Some(Arc::new(move |ema: &dyn Any, epoch: usize| {
+    Some(Arc::new(move |_net: &dyn Any, ema: &dyn Any, epoch: usize| {
         let Some(ema) = ema.downcast_ref::<M>().filter(|_| epoch.is_multiple_of(every)) else { return };
         let noise = |side: usize, salt: u64| seeded_tensor::<B::InnerBackend, 4>([GRID_IMAGES, 3, side, side], Distribution::Normal(0.0, 1.0), seed ^ salt, &device);
         let (fine, coarse) = ema.valid().sample(&schedule, &timesteps, noise(r, 0), noise(c, 1));

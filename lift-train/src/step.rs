@@ -214,7 +214,7 @@ where
         let (step, epoch_end) = model.plan.advance();
         model.ema = ema_update::<B, M>(model.ema, &model.net, model.plan.train.ema_decay_at(step));
         if let Some(epoch) = epoch_end {
-            model.plan.end_epoch(&model.ema, epoch);
+            model.plan.end_epoch(&model.net, &model.ema, epoch);
         }
         model
     }

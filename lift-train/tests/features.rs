@@ -1,6 +1,7 @@
 //! Training features beyond the original's recipe: gradient accumulation equals one large batch,
 //! bf16 forward/backward keeps f32 master weights and a moving EMA, sample grids every epoch,
-//! resuming from a named checkpoint, and a CPU step in concurrent parts equal to the whole batch's.
+//! resuming from a named checkpoint, snapshots for a sweep, and a CPU step in concurrent parts
+//! equal to the whole batch's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -190,18 +191,30 @@ fn options(config: &LiftConfig, data: &Path, out: &Path, resume: Resume) -> Trai
 }
 
 #[test]
-fn sample_grids_every_epoch_and_resume_from_a_named_checkpoint() {
+fn sample_grids_snapshots_and_resume_from_a_named_checkpoint() {
     let dir = std::env::temp_dir().join(format!("lift-features-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = disc_folder(&dir, 16);
     let mut c = config();
     (c.train.epochs, c.train.sample_every, c.train.keep_last) = (3, 1, 3);
+    c.train.snapshot_epochs = "1,3".parse().unwrap();
     let (a, b) = (dir.join("a"), dir.join("b"));
     train(options(&c, &data, &a, Resume::Fresh)).unwrap();
     for epoch in 1..=3 {
         let grid = image::open(a.join(format!("samples/epoch-{epoch}.png"))).unwrap();
         assert!(grid.width() > 64 && grid.height() > 64, "epoch {epoch}: a grid of both scales");
     }
+    // Snapshots of both weights after epochs 1 and 3 only; the last equals the final weights.
+    let run = RunDir(a.clone());
+    assert_eq!(run.snapshot_epochs(), [1, 3]);
+    let weights = |file: PathBuf| values(&load_module(LiftUNet::<A>::new(&c.model, &Default::default()), &file, &Default::default()).unwrap());
+    for which in [Weights::Raw, Weights::Ema] {
+        assert_eq!(weights(run.snapshot(which, 3)), weights(run.weights(which)), "{which}: epoch 3 is the end");
+        assert_ne!(weights(run.snapshot(which, 1)), weights(run.weights(which)), "{which}: epoch 1 is earlier");
+    }
+    assert_ne!(weights(run.snapshot(Weights::Raw, 1)), weights(run.snapshot(Weights::Ema, 1)));
+    let e = lift_core::run::load_run_at::<Flex>(&a, Weights::Ema, Some(2), &Default::default()).err().unwrap().to_string();
+    assert!(e.contains("no ema snapshot of epoch 2") && e.contains("[1, 3]"), "{e}");
     // Train b to the end, then go back to its epoch-1 checkpoint and train epochs 2 and 3 again:
     // the same weights as the uninterrupted run a.
     train(options(&c, &data, &b, Resume::Fresh)).unwrap();

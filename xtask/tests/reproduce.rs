@@ -39,8 +39,9 @@ fn assert_tables_full(report: &str) {
         if lines.get(k + 1).is_some_and(separator) {
             continue; // header row
         }
-        // "–" marks a protocol a strategy is not sampled under (the older rules' fair column).
-        for c in cells[1..].iter().filter(|c| **c != "–") {
+        // "–" marks a protocol a strategy is not sampled under (the older rules' fair column) or a
+        // claim with nothing to test; the claims table's cells are verdicts.
+        for c in cells[1..].iter().filter(|c| !["–", "yes", "no", "n.s."].contains(*c)) {
             assert!(c.chars().any(|ch| ch.is_ascii_digit()), "cell '{c}' of row '{line}' holds no number");
             assert!(!c.contains("NaN") && !c.contains("inf"), "cell '{c}' of row '{line}' is not finite");
         }
@@ -54,12 +55,19 @@ fn check_artifacts(out: &Path) {
         assert_eq!(m["stage"], stage);
     }
     let config = lift_core::LiftConfig::load(&workspace().join("configs/smoke.toml")).unwrap();
-    for seed in 0..config.study.seeds {
-        let map = lift_analyze::heatmap::Heatmap::load(&out.join(format!("heatmap/seed-{seed}/heatmap.json"))).unwrap();
-        assert_eq!(map.meta.seed, seed as u64, "one heatmap per seed");
+    // The sweep: raw and EMA weights after each of the two epochs, each with its own heatmaps.
+    let snapshots = config.study.snapshots(config.train.epochs).unwrap();
+    assert_eq!(snapshots.len(), 4);
+    for snapshot in &snapshots {
+        for seed in 0..config.study.seeds {
+            let map = lift_analyze::heatmap::Heatmap::load(&out.join(format!("heatmap/{snapshot}/seed-{seed}/heatmap.json"))).unwrap();
+            assert_eq!(map.meta.seed, seed as u64, "one heatmap per seed");
+            assert_eq!(map.meta.weights, format!("{}@{}", snapshot.weights, snapshot.epoch), "each snapshot's own weights");
+        }
     }
     let rows: Vec<lift_analyze::evaluate::ResultRow> = lift_core::io::read_json(&out.join("evaluate/results.json")).unwrap();
-    assert_eq!(rows.len(), config.study.sample_sets().len() * config.study.seeds, "every strategy × protocol × seed");
+    assert_eq!(rows.len(), config.study.sample_sets().len() * config.study.seeds * snapshots.len(), "every snapshot × strategy × protocol × seed");
+    assert!(rows.iter().all(|r| r.memorisation.is_some()), "every sample set has its memorisation check");
     assert!(rows.iter().all(|r| r.fid.is_finite() && r.swd_x1e3.is_finite()));
     let mse: lift_analyze::mse_test::MseReport = lift_core::io::read_json(&out.join("mse/mse.json")).unwrap();
     assert_eq!(mse.tests.len(), 3);
@@ -71,10 +79,33 @@ fn check_artifacts(out: &Path) {
     }
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert_tables_full(&report);
-    for section in ["## What this run shows", "| KID×10³ (reference)", "## DP cost variants", "## Chain-rule variants of DP-Total", "LIFT DP-mult", "DP-Total, dx-dlambda"] {
+    for section in [
+        "## What this run shows",
+        "### The later write-up's claims",
+        "## FID over training",
+        "| degradation (last − best) |",
+        "## Does the theoretical cost predict quality?",
+        "## Memorisation",
+        "| KID×10³ (reference)",
+        "## DP cost variants",
+        "## Chain-rule variants of DP-Total",
+        "LIFT DP-mult",
+        "DP-Total, dx-dlambda",
+        "DP-Total, dx0-dlambda",
+    ] {
         assert!(report.contains(section), "REPORT.md lacks {section}");
     }
-    for figure in ["figures/heatmap.png", "figures/cross.png", "figures/chain-rules.png", "figures/mse.png", "figures/samples-dp-total-fair.png"] {
+    for figure in [
+        "figures/heatmap.png",
+        "figures/cross.png",
+        "figures/chain-rules.png",
+        "figures/mse.png",
+        "figures/samples-dp-total-fair.png",
+        "figures/fid-raw.png",
+        "figures/fid-ema.png",
+        "figures/cost-fid.png",
+        "figures/nearest-dp-total.png",
+    ] {
         assert!(report.contains(figure) && out.join(figure).exists(), "{figure}");
     }
 }

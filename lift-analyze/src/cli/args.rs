@@ -28,9 +28,12 @@ pub struct RunArgs {
     /// Run folder written by lift-train or import-torch.
     #[arg(long, visible_alias = "checkpoint")]
     pub run: PathBuf,
-    /// ema or raw [default: the run's study config].
+    /// ema or raw [default: ema when the run's study evaluates it].
     #[arg(long)]
     pub weights: Option<Weights>,
+    /// Use the snapshot kept after this epoch (train.snapshot_epochs) [default: the final weights].
+    #[arg(long)]
+    pub epoch: Option<usize>,
     /// Image folder the run was trained on.
     #[arg(long, default_value = DEFAULT_DATA)]
     pub data: PathBuf,
@@ -217,7 +220,8 @@ pub struct EvaluateArgs {
     /// Run folders (LIFT and/or baseline); the LIFT run's config gives the study settings.
     #[arg(long, num_args = 1.., required = true)]
     pub runs: Vec<PathBuf>,
-    /// Heatmap(s) of the LIFT run for the heatmap strategies: one per seed, or one for all.
+    /// Heatmap(s) of one snapshot of the LIFT run for the heatmap strategies: one per seed, or one
+    /// for all [default: every snapshot's own, computed into <out>/heatmap/].
     #[arg(long)]
     pub heatmap: Vec<PathBuf>,
     /// Real images.
@@ -245,8 +249,13 @@ pub struct EvaluateArgs {
     pub seeds: Option<usize>,
     #[arg(long, value_enum)]
     pub resize: Option<Resize>,
+    /// Weights evaluated, raw, ema or raw,ema [default: the study config's].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub weights: Vec<Weights>,
+    /// Epochs evaluated, each from its own snapshot with its own heatmaps and paths: last,
+    /// every:N or a list like 200,400 [default: the study config's].
     #[arg(long)]
-    pub weights: Option<Weights>,
+    pub eval_epochs: Option<lift_core::EpochSpec>,
     #[arg(long, value_parser = count(1, 4096))]
     pub batch: Option<usize>,
     #[arg(long, value_parser = count(1, 100_000))]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use lift_core::run::RunDir;
 use lift_core::study::{HeatmapSeeds, StudyConfig};
-use lift_core::{run_on, LiftConfig, NoiseSchedule, PathFile, Strategy};
+use lift_core::{run_on, LiftConfig, NoiseSchedule, PathFile};
 
 use super::args::*;
 use crate::evaluate::{evaluate as evaluate_all, results_table, EvaluateJob};
@@ -19,6 +19,7 @@ use crate::mse_test::MseJob;
 use crate::paths::{find_path, write_study_paths, PathRequest};
 use crate::plot::{cross_figure, error_figure, sample_grid, Overlay};
 use crate::study_dir::StudyDir;
+use crate::sweep::Sweep;
 use crate::torch_import::{import, ImportJob};
 
 /// The `[study]` section of a run's config.
@@ -57,7 +58,8 @@ pub fn heatmap(a: HeatmapArgs) -> Result<()> {
     let st = study_of(&a.run.run)?;
     let job = HeatmapJob {
         run: a.run.run,
-        weights: a.run.weights.unwrap_or(st.weights),
+        weights: a.run.weights.unwrap_or(st.main_weights()),
+        epoch: a.run.epoch,
         out: a.out.clone(),
         grid: a.grid.unwrap_or(st.heatmap_grid),
         images: a.images.unwrap_or(st.heatmap_images),
@@ -151,7 +153,8 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     };
     let job = GenerateJob {
         run: a.run.run,
-        weights: a.run.weights.unwrap_or(st.weights),
+        weights: a.run.weights.unwrap_or(st.main_weights()),
+        epoch: a.run.epoch,
         strategy,
         path: a.path,
         num_images: a.num_images,
@@ -230,24 +233,37 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     study.real_subset = a.real_subset.unwrap_or(study.real_subset);
     study.seeds = a.seeds.unwrap_or(study.seeds);
     study.fid_resize = a.resize.unwrap_or(study.fid_resize);
-    study.weights = a.weights.unwrap_or(study.weights);
+    if !a.weights.is_empty() {
+        study.weights = a.weights;
+    }
+    study.eval_epochs = a.eval_epochs.unwrap_or(study.eval_epochs);
     study.batch = a.batch.unwrap_or(study.batch);
     let steps = a.steps.unwrap_or(config.sample.steps);
     let dir = StudyDir(a.out.clone());
-    match a.heatmap.len() {
-        0 => {
-            let dropped: Vec<Strategy> = study.strategies.iter().copied().filter(|s| s.needs_heatmap()).collect();
-            if !dropped.is_empty() {
-                eprintln!("note: no --heatmap, so {dropped:?} are not evaluated");
-            }
-            study.strategies.retain(|s| !s.needs_heatmap());
+    let lift = configs.iter().zip(&a.runs).find(|((_, i), _)| i.model == lift_core::ModelKind::Lift);
+    match (a.heatmap.len(), lift) {
+        (0, Some(((_, info), run))) if study.strategies.iter().any(|s| s.needs_heatmap()) => {
+            // No heatmap given: every snapshot gets its own, as the study protocol says.
+            let sweep = Sweep { dir: &dir, run: run.clone(), data: info.dataset.path.clone(), study: &study, epochs: info.epochs_completed };
+            sweep.heatmaps(&a.device)?;
+            sweep.paths(steps, &config.schedule.build())?;
         }
-        1 => study.heatmap_seeds = HeatmapSeeds::Shared,
-        n if n == study.seeds => study.heatmap_seeds = HeatmapSeeds::PerSeed,
-        n => bail!("--heatmap given {n} times: give one (shared by all seeds) or one per seed ({})", study.seeds),
-    }
-    for (seed, file) in a.heatmap.iter().enumerate() {
-        write_study_paths(&dir, seed, file, &study, steps, &config.schedule.build())?;
+        (0, _) => study.strategies.retain(|s| !s.needs_heatmap()),
+        (n, lift) => {
+            study.heatmap_seeds = match n {
+                1 => HeatmapSeeds::Shared,
+                n if n == study.seeds => HeatmapSeeds::PerSeed,
+                n => bail!("--heatmap given {n} times: give one (shared by all seeds) or one per seed ({})", study.seeds),
+            };
+            let epochs = lift.map(|((_, info), _)| info.epochs_completed).context("--heatmap needs a LIFT run among --runs")?;
+            let snapshots = study.snapshots(epochs)?;
+            let [snapshot] = snapshots[..] else {
+                bail!("--heatmap files belong to one snapshot, but the study evaluates {}: pass --weights and --eval-epochs for one", snapshots.len())
+            };
+            for (seed, file) in a.heatmap.iter().enumerate() {
+                write_study_paths(&dir, snapshot, seed, file, &study, steps, &config.schedule.build())?;
+            }
+        }
     }
     let job = EvaluateJob { dir, runs: a.runs, real: a.real, study, steps, inception: a.inception, devices: a.device };
     let rows = evaluate_all(&job)?;

@@ -9,7 +9,7 @@ use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use lift_core::grid::{Grid, GridSpec};
-use lift_core::run::{load_run, Trained, Weights};
+use lift_core::run::{load_run_at, Trained, Weights};
 use lift_core::seed::mix;
 use lift_core::{BackendTask, LiftUNet, Shard};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,8 @@ use crate::progress::Progress;
 pub struct HeatmapJob {
     pub run: PathBuf,
     pub weights: Weights,
+    /// The snapshot's epoch (None: the run's final weights).
+    pub epoch: Option<usize>,
     pub out: PathBuf,
     pub grid: GridSpec,
     pub images: usize,
@@ -241,7 +243,7 @@ impl BackendTask for HeatmapJob {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Option<Heatmap>> {
         let start = Instant::now();
-        let trained = load_run::<B>(&self.run, self.weights, &device)?;
+        let trained = load_run_at::<B>(&self.run, self.weights, self.epoch, &device)?;
         let Trained::Lift(model) = trained.model else {
             bail!("{} is a baseline run: heatmaps need the LIFT model", self.run.display());
         };
@@ -251,7 +253,7 @@ impl BackendTask for HeatmapJob {
         let model = Analysed::new(model);
         let mut meta = HeatmapMeta {
             checkpoint: self.run.display().to_string(),
-            weights: self.weights.to_string(),
+            weights: crate::sweep::weights_label(&self),
             grid: self.grid,
             images: self.images,
             probes: self.probes,

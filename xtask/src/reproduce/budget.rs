@@ -99,6 +99,9 @@ pub struct Sizing {
     pub epochs: usize,
     pub fid_images: usize,
     pub seeds: usize,
+    /// Epochs evaluated per weights (each with its own heatmaps, paths and samples), evenly spaced
+    /// and ending at the last.
+    pub eval_points: usize,
     pub heatmap_seeds: HeatmapSeeds,
     /// The strategies and protocols sampled (fewer than the preset's when the budget is short).
     pub strategies: Vec<Strategy>,
@@ -111,7 +114,10 @@ pub struct Sizing {
 pub const FILE: &str = "budget.json";
 
 /// Shares of the budget: training, heatmaps, evaluation (the rest: MSE, figures, overheads).
-const SHARES: [f64; 3] = [0.55, 0.07, 0.30];
+const SHARES: [f64; 3] = [0.48, 0.07, 0.35];
+/// Epochs a budgeted run evaluates per weights: enough to show where each model is best (the
+/// tiny preset's validation loss turns upwards about half-way through a 45-minute run).
+const EVAL_POINTS: usize = 4;
 /// The part of the budget the plan may fill; the rest covers stages the probe does not time.
 const PLANNED: f64 = 0.92;
 /// Seconds each epoch costs beyond its training steps (the Learner's epoch bookkeeping, the
@@ -134,16 +140,21 @@ pub fn size(config: &LiftConfig, budget: Budget, rates: Rates, train_images: usi
     let (baseline, lift) = (per_epoch / rates.train_baseline, per_epoch / rates.train_lift);
     let epoch_seconds = if rates.parallel_training { baseline.max(lift) } else { baseline + lift } + EPOCH_OVERHEAD;
     let seeds = st.seeds.max(MIN_SEEDS);
+    let snapshots = (EVAL_POINTS * st.weights.len()) as f64;
     let cells = (st.heatmap_grid.points() * st.heatmap_grid.points()) as f64 * rates.heatmap_cell;
-    let heatmap_seeds = if cells * seeds as f64 <= SHARES[1] * budget.seconds { HeatmapSeeds::PerSeed } else { HeatmapSeeds::Shared };
-    let heatmaps = if heatmap_seeds == HeatmapSeeds::PerSeed { seeds } else { 1 };
+    let heatmap_seeds = if cells * snapshots * seeds as f64 <= SHARES[1] * budget.seconds { HeatmapSeeds::PerSeed } else { HeatmapSeeds::Shared };
+    let heatmaps = snapshots * if heatmap_seeds == HeatmapSeeds::PerSeed { seeds as f64 } else { 1.0 };
     let evaluations = config.sample.steps as f64 + 1.0;
     let real = if st.real_images == 0 { train_images } else { st.real_images } as f64 / rates.inception + rates.fid_reference;
     let per_image = evaluations / rates.sample + 1.0 / rates.inception;
-    let sets = |s: &lift_core::study::StudyConfig| (s.sample_sets().len() * seeds) as f64;
+    let sets = |s: &lift_core::study::StudyConfig| (s.sample_sets().len() * seeds) as f64 * snapshots;
     let fixed = |s: &lift_core::study::StudyConfig| real + sets(s) * rates.inception_load;
-    // A short budget first drops the fair protocol, then keeps only the write-up's main strategies.
+    // A sweep samples the original's protocol only; a short budget then keeps only the write-up's
+    // main strategies.
     let mut study = st.clone();
+    if EVAL_POINTS > 1 {
+        study.protocols.retain(|p| *p == TimestepRule::Reference);
+    }
     let affordable = |s: &lift_core::study::StudyConfig| ((SHARES[2] * budget.seconds - fixed(s)) / (sets(s) * per_image)).floor().max(0.0) as usize;
     if affordable(&study) < MIN_IMAGES {
         study.protocols.retain(|p| *p == TimestepRule::Reference);
@@ -154,18 +165,20 @@ pub fn size(config: &LiftConfig, budget: Budget, rates: Rates, train_images: usi
     let fid_images = affordable(&study).max(MIN_IMAGES);
     let evaluation = fixed(&study) + sets(&study) * fid_images as f64 * per_image;
     // Training gets its share, or less when the fewest images and seeds cost more than theirs.
-    let left = PLANNED * budget.seconds - rates.probe - cells * heatmaps as f64 - evaluation;
-    let epochs = ((left.min(SHARES[0] * budget.seconds) / epoch_seconds).floor() as usize).max(1);
+    let left = PLANNED * budget.seconds - rates.probe - cells * heatmaps - evaluation;
+    // Whole multiples of the evaluation points, so the evaluated epochs are evenly spaced.
+    let epochs = ((left.min(SHARES[0] * budget.seconds) / epoch_seconds / EVAL_POINTS as f64).floor() as usize).max(1) * EVAL_POINTS;
     Sizing {
         budget,
         rates,
         epochs,
         fid_images,
         seeds,
+        eval_points: EVAL_POINTS,
         heatmap_seeds,
         strategies: study.strategies,
         protocols: study.protocols,
-        planned: [epochs as f64 * epoch_seconds, cells * heatmaps as f64, evaluation],
+        planned: [epochs as f64 * epoch_seconds, cells * heatmaps, evaluation],
     }
 }
 
@@ -179,6 +192,7 @@ impl Sizing {
         }
         c.study.fid_images = self.fid_images;
         c.study.seeds = self.seeds;
+        c.study.eval_epochs = lift_core::EpochSpec::Every(self.epochs / self.eval_points);
         c.study.heatmap_seeds = self.heatmap_seeds;
         c.study.strategies = self.strategies.clone();
         c.study.protocols = self.protocols.clone();
@@ -320,40 +334,41 @@ mod tests {
 
     #[test]
     fn sizes_fill_the_budget_shares() {
-        let mut config = LiftConfig::from_toml(include_str!("../../../configs/tiny.toml")).unwrap();
-        config.train.sample_every = 1;
+        let config = LiftConfig::from_toml(include_str!("../../../configs/tiny.toml")).unwrap();
+        // Rates like the 2-core machine's on the tiny preset (trainings side by side), 99 training images.
         let rates = Rates {
-            train_baseline: 20.0,
-            train_lift: 10.0,
-            parallel_training: false,
-            heatmap_cell: 0.5,
-            sample: 200.0,
-            inception: 5.0,
-            inception_load: 1.0,
-            fid_reference: 10.0,
+            train_baseline: 51.0,
+            train_lift: 51.0,
+            parallel_training: true,
+            heatmap_cell: 0.11,
+            sample: 405.0,
+            inception: 10.1,
+            inception_load: 0.5,
+            fid_reference: 1.0,
             probe: 20.0,
         };
-        let s = size(&config, "45m".parse().unwrap(), rates, 1872);
-        // An epoch of 1,872 images: 93.6 s + 187.2 s; 55% of 2,700 s buys 5 epochs.
-        assert_eq!(s.epochs, 5);
-        assert!(s.seeds >= 3 && s.fid_images >= 16);
-        // 12×12 cells × 0.5 s = 72 s per heatmap; 3 seeds = 216 s > 7% of 2,700 s = 189 s: shared.
-        assert_eq!(s.heatmap_seeds, HeatmapSeeds::Shared);
-        assert!(s.planned.iter().sum::<f64>() <= 0.95 * 2700.0, "{:?}", s.planned);
+        let s = size(&config, "45m".parse().unwrap(), rates, 99);
+        // Snapshots: 4 epochs × raw and EMA = 8. Heatmaps: 144 cells × 0.11 s = 15.84 s each; per seed
+        // 8 × 3 × 15.84 = 380 s > 7 % of 2,700 s = 189 s, so one per snapshot: 126.7 s.
+        assert_eq!((s.eval_points, s.seeds, s.heatmap_seeds), (4, 3, HeatmapSeeds::Shared));
+        assert!((s.planned[1] - 8.0 * 15.84).abs() < 1e-9, "{:?}", s.planned);
+        // A sweep samples the reference protocol: 4 strategies × 3 seeds × 8 snapshots = 96 sets.
+        // Real: 512/10.1 + 1 = 51.69 s; fixed 51.69 + 96 × 0.5 = 99.69 s; per image 19/405 + 1/10.1
+        // = 0.14591 s; (945 − 99.69)/(96 × 0.14591) = 60.35 → 60 images per set.
+        assert_eq!(s.protocols, vec![TimestepRule::Reference]);
+        assert_eq!(s.fid_images, 60);
+        // Epochs: 12 batches of 8 at 51 images/s + 0.15 s = 2.032 s; 48 % of 2,700 s = 1,296 s
+        // (below what is left, 1,397 s) buys 637.8 epochs: 159 per evaluation point, 636 in all.
+        assert_eq!(s.epochs, 636);
         let applied = s.apply(&config);
-        assert_eq!((applied.train.epochs, applied.study.seeds), (5, s.seeds));
-        assert_eq!(applied.train.sample_every, 1, "5 epochs: a grid after each");
-        let long = Sizing { epochs: 340, ..s.clone() }.apply(&config);
-        assert_eq!(long.train.sample_every, 34, "340 epochs: ten grids");
-        assert_eq!(s.protocols.len(), 2, "the budget affords both protocols");
-        // A slow Inception: the fair protocol goes first, then all but the main strategies.
-        let slow = size(&config, "45m".parse().unwrap(), Rates { inception: 0.05, ..rates }, 1872);
-        assert_eq!((slow.protocols, slow.fid_images), (vec![TimestepRule::Reference], 16));
-        // When the fewest images and seeds overrun the evaluation's share, training gives way.
-        let fast = Rates { train_baseline: 4000.0, train_lift: 4000.0, inception: 0.6, ..rates };
-        let short = size(&config, "45m".parse().unwrap(), fast, 1872);
-        let planned = fast.probe + short.planned.iter().sum::<f64>();
-        assert!(planned <= PLANNED * 2700.0 && planned > 0.85 * 2700.0, "{planned}");
-        assert!((short.epochs as f64) < SHARES[0] * 2700.0 / (1872.0 / 2000.0), "{}", short.epochs);
+        assert_eq!(applied.study.eval_epochs.resolve(applied.train.epochs).unwrap(), [159, 318, 477, 636]);
+        assert_eq!((applied.train.epochs, applied.study.seeds), (636, 3));
+        assert_eq!(applied.train.sample_every, 64, "636 epochs: ten grids");
+        // A slow Inception: the fewest images, and only the main strategies.
+        let slow = size(&config, "45m".parse().unwrap(), Rates { inception: 0.05, ..rates }, 99);
+        assert_eq!(slow.fid_images, MIN_IMAGES);
+        // When the evaluation overruns the budget, training gives way down to one epoch per point.
+        let short = size(&config, "45m".parse().unwrap(), Rates { inception: 0.2, ..rates }, 99);
+        assert_eq!(short.epochs, EVAL_POINTS);
     }
 }

@@ -4,78 +4,17 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use clap::ValueEnum;
 use lift_analyze::evaluate::{mean_std, results_table, ResultRow};
-use lift_analyze::heatmap::Heatmap;
 use lift_analyze::mse_test::MseReport;
-use lift_analyze::paths::{find_path, path_steps, PathRequest};
-use lift_analyze::plot::{cross_figure, error_figure, sample_grid, training_curves, Overlay};
 use lift_analyze::study_dir::StudyDir;
-use lift_core::chain_rule::ChainRule;
 use lift_core::metrics_csv::{self, IMAGES_PER_S, TRAIN_LOSS, VALID_EMA_LOSS, VALID_LOSS};
 use lift_core::run::{RunDir, RunInfo};
-use lift_core::{Devices, LiftConfig, ModelKind, PathFile, Strategy, TimestepRule};
-use serde_json::json;
+use lift_core::{Devices, LiftConfig, ModelKind, PathFile, Snapshot, Strategy, TimestepRule};
 
 use super::budget::{Sizing, FILE as BUDGET_FILE};
-use super::findings::findings;
-use super::stage::{minutes, Manifest, Outputs};
-
-/// The DP-Total path of heatmap seed 0 under `chain` (the chain-rule variants of the report).
-fn chain_rule_path(dir: &StudyDir, config: &LiftConfig, chain: ChainRule) -> Result<PathFile> {
-    let file = dir.heatmap(0);
-    let steps = path_steps(Strategy::DpTotal, TimestepRule::Reference, config.sample.steps, config.schedule.timesteps)?;
-    let request = PathRequest { strategy: Strategy::DpTotal, chain_rule: chain, steps, max_jump: config.study.max_jump };
-    find_path(&Heatmap::load(&file)?, &file, request, &config.schedule.build())
-}
-
-/// The paths of heatmap seed 0 shown on the heatmap: the study's DP-64 and DP-Total, and the diagonal.
-fn shown_paths(dir: &StudyDir, config: &LiftConfig) -> Result<Vec<(String, PathFile)>> {
-    let mut shown = Vec::new();
-    for s in [Strategy::Dp64, Strategy::DpTotal] {
-        let file = dir.path(0, s, TimestepRule::Reference);
-        if file.exists() {
-            shown.push((s.label().to_string(), PathFile::load(&file, usize::MAX)?));
-        }
-    }
-    let file = dir.heatmap(0);
-    let request = PathRequest { strategy: Strategy::Diagonal, chain_rule: config.study.chain_rule, steps: config.sample.steps, max_jump: config.study.max_jump };
-    shown.push(("diagonal".into(), find_path(&Heatmap::load(&file)?, &file, request, &config.schedule.build())?));
-    Ok(shown)
-}
-
-/// The heatmap with paths, the cross-scale blocks, the chain-rule variants, the MSE chart and one
-/// sample grid per strategy and protocol.
-pub fn figures(dir: &StudyDir, config: &LiftConfig) -> Result<Outputs> {
-    let map = Heatmap::load(&dir.heatmap(0))?;
-    let chain = config.study.chain_rule;
-    let shown = shown_paths(dir, config)?;
-    let mut files = vec![dir.figure("heatmap.png"), dir.figure("cross.png"), dir.figure("chain-rules.png"), dir.figure("mse.png")];
-    error_figure(&map, chain, &Overlay::palette(&shown)).save(&files[0])?;
-    cross_figure(&map, chain, &[]).save(&files[1])?;
-    let variants: Vec<(String, PathFile)> =
-        ChainRule::value_variants().iter().map(|&c| Ok((format!("DP-Total, {c}"), chain_rule_path(dir, config, c)?))).collect::<Result<_>>()?;
-    for (name, path) in &variants {
-        let file = dir.figure(&format!("path-{}.json", name.replace(", ", "-").to_lowercase()));
-        lift_core::io::write_json(&file, path)?;
-        files.push(file);
-    }
-    error_figure(&map, ChainRule::Sl, &Overlay::palette(&variants)).save(&files[2])?;
-    std::fs::copy(dir.stage("mse").join("mse.png"), &files[3]).context("MSE chart")?;
-    for kind in [ModelKind::Baseline, ModelKind::Lift] {
-        let run = RunDir(dir.run(kind));
-        let out = dir.figure(&format!("curves-{kind}.png"));
-        training_curves(&format!("{kind} training"), &metrics_csv::read(&run.metrics())?).save(&out)?;
-        files.push(out);
-    }
-    let rows: Vec<ResultRow> = lift_core::io::read_json(&dir.results())?;
-    for r in rows.iter().filter(|r| r.seed == 0) {
-        let out = dir.figure(&format!("samples-{}-{}.png", r.strategy, r.protocol));
-        sample_grid(&r.samples, &out, 64)?;
-        files.push(out);
-    }
-    Ok(Outputs { summary: json!({ "figures": files.len() }), files })
-}
+use super::figures::{chain_rule_paths, main_snapshot, shown_paths};
+use super::stage::{minutes, Manifest};
+use super::view::{name, View};
 
 /// Everything the report reads.
 pub struct Inputs<'a> {
@@ -94,20 +33,31 @@ fn manifest<'a>(ms: &'a [Manifest], stage: &str) -> Result<&'a Manifest> {
 pub fn render(i: &Inputs) -> Result<String> {
     let rows: Vec<ResultRow> = lift_core::io::read_json(&i.dir.results())?;
     let mse: MseReport = lift_core::io::read_json(&i.dir.mse())?;
+    let view = View { rows: &rows };
+    let main = main_snapshot(i.config, view);
     let mut s = String::new();
     header(&mut s, i)?;
-    writeln!(s, "## What this run shows\n")?;
-    writeln!(s, "The write-up's claims against this run (reference protocol; \"beyond the spread\" = the difference of the means exceeds twice its standard error over seeds):\n")?;
-    writeln!(s, "{}", findings(&rows, &mse))?;
-    writeln!(s, "## FID and KID per path strategy\n")?;
-    writeln!(s, "{}", results_table(&rows))?;
-    cost_variants(&mut s, i, &rows)?;
+    let mut claims = super::seed_claims::claims(view, main, &mse);
+    claims.extend(super::later_claims::claims(view, i.dir, &i.config.study, main)?);
+    super::claims::section(&mut s, &claims, &view.snapshots());
+    super::over_training::section(&mut s, view);
+    super::cost_quality::section(&mut s, &super::cost_quality::points(&rows, i.dir, &i.config.study)?);
+    let nearest: Vec<(String, String)> = view
+        .strategies()
+        .into_iter()
+        .filter(|st| i.dir.figure(&format!("nearest-{st}.png")).exists())
+        .map(|st| (format!("{} ({})", st.label(), name(main)), format!("figures/nearest-{st}.png")))
+        .collect();
+    super::memorisation_section::section(&mut s, view, &nearest);
+    writeln!(s, "## FID and KID per path strategy, every snapshot and protocol\n")?;
+    writeln!(s, "Mean ± std (ddof 0) over seeds.\n\n{}", results_table(&rows))?;
+    cost_variants(&mut s, i, &rows, main)?;
     writeln!(s, "## MSE tests (t = {}, {} images, {} protocol, {} weights)\n", mse.timestep, mse.samples, mse.protocol, mse.weights)?;
     writeln!(s, "{}", mse.markdown())?;
-    path_costs(&mut s, i)?;
-    chain_rules(&mut s, i)?;
+    path_costs(&mut s, i.dir, main)?;
+    chain_rules(&mut s, i.dir, main)?;
     training(&mut s, i)?;
-    writeln!(s, "## Figures\n")?;
+    writeln!(s, "## Figures ({})\n", name(main))?;
     writeln!(s, "Errors (log₁₀, {} chain rule, heatmap seed 0) with the DP paths and the diagonal:\n", i.config.study.chain_rule)?;
     writeln!(s, "![heatmap](figures/heatmap.png)\n")?;
     writeln!(s, "The four Jacobian blocks on one colour scale (cross-scale blocks HL, LH beside HH, LL):\n\n![cross-scale Jacobians](figures/cross.png)\n")?;
@@ -115,7 +65,7 @@ pub fn render(i: &Inputs) -> Result<String> {
     writeln!(s, "![MSE tests](figures/mse.png)\n")?;
     writeln!(s, "Training curves (train, valid and EMA-valid loss; per scale for LIFT):\n")?;
     writeln!(s, "![baseline curves](figures/curves-baseline.png) ![LIFT curves](figures/curves-lift.png)\n")?;
-    for r in rows.iter().filter(|r| r.seed == 0) {
+    for r in rows.iter().filter(|r| r.seed == 0 && r.snapshot() == main) {
         writeln!(s, "Samples, {} ({}):\n\n![{} {}](figures/samples-{}-{}.png)\n", r.strategy.label(), r.protocol, r.strategy, r.protocol, r.strategy, r.protocol)?;
     }
     super::peer::section(&mut s, i.dir, &rows)?;
@@ -143,9 +93,12 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
             s,
             "Sized for a budget of {} on this machine. Measured: training {:.1} (baseline) and {:.1} (LIFT) images/s, \
              {:.2} s per heatmap cell, {:.0} image-evaluations/s sampling, {:.1} images/s through Inception. Chosen: {} epochs, \
-             {} images per sample set, {} seeds, heatmaps {}, strategies {}, protocols {}; planned {} training, {} heatmaps, \
-             {} generation and features.\n",
-            minutes(b.budget.seconds), r.train_baseline, r.train_lift, r.heatmap_cell, r.sample, r.inception, b.epochs, b.fid_images,
+             evaluated at epochs {} with the weights {}, {} images per sample set, {} seeds, heatmaps {}, strategies {}, protocols {}; \
+             planned {} training, {} heatmaps, {} generation and features.\n",
+            minutes(b.budget.seconds), r.train_baseline, r.train_lift, r.heatmap_cell, r.sample, r.inception, b.epochs,
+            st.eval_epochs.resolve(b.epochs).map(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+            st.weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" and "),
+            b.fid_images,
             b.seeds,
             b.heatmap_seeds,
             b.strategies.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
@@ -185,6 +138,19 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
     writeln!(s, "- Model and training: dims {:?} at {r}×{r} and {} epochs (original: [64, 128, 256, 512] at 64×64, 400 epochs, EMA 0.9999).", c.model.dims, lift.epochs_completed)?;
     writeln!(
         s,
+        "- Held out: {} of the {} images never train (validation loss, memorisation threshold); the original trains on every image.",
+        lift.dataset.valid_images, lift.dataset.images
+    )?;
+    writeln!(
+        s,
+        "- Sweep: epochs {} for the {} weights, each snapshot with its own heatmap(s) and paths, {} seed(s) each (original: every 200 epochs \
+         to 2,000, raw weights with 5 seeds and EMA with one).",
+        st.eval_epochs,
+        st.weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" and "),
+        st.seeds
+    )?;
+    writeln!(
+        s,
         "- FID: {} generated images per strategy, protocol and seed against {} real images ({} of the data set), {} seed(s); \
          {} resize, features from the sampler's floats (original: 15,803 vs the first 15,803, 5 seeds). \
          Below 2,048 images FID is biased upwards; compare rows of this table only.",
@@ -221,16 +187,16 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
 }
 
 /// The cross-Jacobian cost variants: each DP objective's path costs and FID (reference protocol).
-fn cost_variants(s: &mut String, i: &Inputs, rows: &[ResultRow]) -> Result<()> {
+fn cost_variants(s: &mut String, i: &Inputs, rows: &[ResultRow], at: Snapshot) -> Result<()> {
     let variants: Vec<Strategy> = Strategy::COST_VARIANTS.into_iter().filter(|v| i.config.study.strategies.contains(v)).collect();
     if variants.is_empty() {
         return Ok(());
     }
-    writeln!(s, "## DP cost variants with the cross-scale blocks (reference protocol, heatmap seed 0)\n")?;
-    writeln!(s, "| Path | Objective cost | Cost, 64x64 error | Cost, total error | FID |\n|---|---|---|---|---|")?;
+    writeln!(s, "## DP cost variants with the cross-scale blocks ({}, reference protocol, heatmap seed 0)\n", name(at))?;
+    writeln!(s, "| Path | Objective cost | Cost, fine error | Cost, total error | FID |\n|---|---|---|---|---|")?;
     for v in variants {
-        let p = PathFile::load(&i.dir.path(0, v, TimestepRule::Reference), usize::MAX)?;
-        let fid: Vec<f64> = rows.iter().filter(|r| r.strategy == v && r.protocol == TimestepRule::Reference).map(|r| r.fid).collect();
+        let p = PathFile::load(&i.dir.path(at, 0, v, TimestepRule::Reference), usize::MAX)?;
+        let fid: Vec<f64> = rows.iter().filter(|r| r.strategy == v && r.protocol == TimestepRule::Reference && r.snapshot() == at).map(|r| r.fid).collect();
         let fid = if fid.is_empty() { "–".to_string() } else { mean_std(&fid, 2) };
         writeln!(s, "| {} | {:.4} | {:.4} | {:.4} | {fid} |", v.label(), p.cost, p.meta.costs.fine, p.meta.costs.total)?;
     }
@@ -239,22 +205,22 @@ fn cost_variants(s: &mut String, i: &Inputs, rows: &[ResultRow]) -> Result<()> {
 }
 
 /// The write-up's "theoretical error" per path.
-fn path_costs(s: &mut String, i: &Inputs) -> Result<()> {
-    writeln!(s, "## Theoretical error per path (reference protocol, heatmap seed 0)\n")?;
-    writeln!(s, "| Path | Grid points on the path | Cost, 64x64 error | Cost, total error |\n|---|---|---|---|")?;
-    for (name, p) in shown_paths(i.dir, i.config)? {
-        writeln!(s, "| {name} | {} | {:.4} | {:.4} |", p.timesteps.len(), p.meta.costs.fine, p.meta.costs.total)?;
+fn path_costs(s: &mut String, dir: &StudyDir, at: Snapshot) -> Result<()> {
+    writeln!(s, "## Theoretical error per path ({}, reference protocol, heatmap seed 0)\n", name(at))?;
+    writeln!(s, "| Path | Grid points on the path | Cost, fine error | Cost, total error |\n|---|---|---|---|")?;
+    for (label, p) in shown_paths(dir, at)? {
+        writeln!(s, "| {label} | {} | {:.4} | {:.4} |", p.timesteps.len(), p.meta.costs.fine, p.meta.costs.total)?;
     }
     writeln!(s)?;
     Ok(())
 }
 
-/// The DP-Total path under each chain-rule factor, from the same stored heatmap.
-fn chain_rules(s: &mut String, i: &Inputs) -> Result<()> {
-    writeln!(s, "## Chain-rule variants of DP-Total (heatmap seed 0, same Jacobians)\n")?;
-    writeln!(s, "| Path | (t64, t32) at steps 0, N/4, N/2, 3N/4, N | Objective cost |\n|---|---|---|")?;
-    for &c in ChainRule::value_variants() {
-        let p = chain_rule_path(i.dir, i.config, c)?;
+/// The DP-Total path under each chain-rule factor, from the same stored heatmap (γ_A standard,
+/// γ_B sl, γ_C dx-dlambda, γ_D dx0-dlambda).
+fn chain_rules(s: &mut String, dir: &StudyDir, at: Snapshot) -> Result<()> {
+    writeln!(s, "## Chain-rule variants of DP-Total ({}, heatmap seed 0, same Jacobians)\n", name(at))?;
+    writeln!(s, "| Path | (t fine, t coarse) at steps 0, N/4, N/2, 3N/4, N | Objective cost |\n|---|---|---|")?;
+    for (c, p) in chain_rule_paths(dir, at)? {
         let n = p.timesteps.len() - 1;
         let picks: Vec<String> = [0, n / 4, n / 2, 3 * n / 4, n].iter().map(|&k| format!("({}, {})", p.timesteps[k][0], p.timesteps[k][1])).collect();
         writeln!(s, "| DP-Total, {c} | {} | {:.4} |", picks.join(" "), p.cost)?;
