@@ -159,10 +159,10 @@ fn path_file(job: &EvaluateJob, snapshot: Snapshot, seed: usize, strategy: Strat
 }
 
 /// The run's training and held-out images (its own split, rebuilt from its config) with their
-/// features, taken from the real reference where it has them. None when the run skipped
-/// unreadable images (the split's indices would not match the folder).
+/// features, taken from the real reference where it has them. None when the run's data folder
+/// is gone or the run skipped unreadable images (the split's indices would not match the folder).
 fn memorisation_reference(job: &EvaluateJob, real: &Real, config: &lift_core::LiftConfig, info: &RunInfo) -> Result<Option<memorisation::Reference>> {
-    let files = lift_core::data::list_images(&info.dataset.path)?;
+    let Ok(files) = lift_core::data::list_images(&info.dataset.path) else { return Ok(None) };
     if info.dataset.skipped > 0 || files.len() != info.dataset.images {
         return Ok(None);
     }

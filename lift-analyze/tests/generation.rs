@@ -20,6 +20,7 @@ fn job(run: &Path, strategy: Strategy, out: &Path, n: usize, batch: usize) -> Ge
     GenerateJob {
         run: run.to_path_buf(),
         weights: Weights::Ema,
+        epoch: None,
         strategy,
         path: None,
         num_images: n,

@@ -19,6 +19,7 @@ fn an_interrupted_heatmap_resumes_from_its_rows() {
     let job = |out: &str| HeatmapJob {
         run: run.clone(),
         weights: Weights::Ema,
+        epoch: None,
         out: run.join(out),
         grid: "t-linspace:3".parse().unwrap(),
         images: 2,
@@ -60,6 +61,7 @@ fn a_heatmap_in_three_shards_merges_into_the_unsharded_one() {
     let job = |out: &str, shard: Shard, seed: u64| HeatmapJob {
         run: run.clone(),
         weights: Weights::Ema,
+        epoch: None,
         out: run.join(out),
         grid: "t-linspace:4".parse().unwrap(),
         images: 2,

@@ -142,6 +142,7 @@ impl LiftConfig {
         if n == 0 || n >= s.timesteps {
             bail!("sample.steps must be in 1..{} (got {n})", s.timesteps);
         }
+        self.study.eval_epochs.resolve(self.train.epochs).context("study.eval_epochs")?;
         self.study.validate(s.timesteps)
     }
 }
@@ -235,8 +236,17 @@ mod tests {
         assert!(e.contains("step"), "{e}");
         let e = error_for("heatmap_grid = \"t-linspace:12\"", "heatmap_grid = \"cubic:12\"");
         assert!(e.contains("heatmap_grid") && e.contains("cubic"), "{e}");
-        let e = error_for("weights = \"ema\"", "weights = \"best\"");
+        let e = error_for("weights = [\"raw\", \"ema\"]", "weights = [\"raw\", \"best\"]");
         assert!(e.contains("weights") && e.contains("best"), "{e}");
+        let e = error_for("eval_epochs = \"every:100\"", "eval_epochs = \"100,301\"");
+        assert!(e.contains("study.eval_epochs") && e.contains("epoch 301"), "{e}");
+        let e = error_for("eval_epochs = \"every:100\"", "eval_epochs = \"every:0\"");
+        assert!(e.contains("eval_epochs") && e.contains("every:0"), "{e}");
+        let e = error_for("epochs = 300", "epochs = 300\nsnapshot_epochs = \"100,400\"");
+        assert!(e.contains("train.snapshot_epochs") && e.contains("epoch 400"), "{e}");
+        // One name for one weights, as older configs wrote it.
+        let one = LiftConfig::from_toml(&TINY.replacen("weights = [\"raw\", \"ema\"]", "weights = \"ema\"", 1)).unwrap();
+        assert_eq!(one.study.weights, [crate::run::Weights::Ema]);
         let e = error_for("mse_timestep = 500", "mse_timestep = 1000");
         assert!(e.contains("study.mse_timestep"), "{e}");
     }

@@ -10,6 +10,7 @@ pub mod epochs;
 pub mod grid;
 pub mod image_grid;
 pub mod io;
+pub mod lock;
 pub mod kernels;
 pub mod metrics_csv;
 pub mod model;

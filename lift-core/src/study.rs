@@ -236,13 +236,14 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Ve
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
-        One(Weights),
-        Many(Vec<Weights>),
+        One(String),
+        Many(Vec<String>),
     }
-    Ok(match OneOrMany::deserialize(d)? {
+    let names = match OneOrMany::deserialize(d)? {
         OneOrMany::One(w) => vec![w],
         OneOrMany::Many(v) => v,
-    })
+    };
+    names.iter().map(|n| n.parse().map_err(|e: anyhow::Error| serde::de::Error::custom(format!("{e:#}")))).collect()
 }
 
 fn has_duplicates<T: PartialEq>(v: &[T]) -> bool {

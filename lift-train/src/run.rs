@@ -78,6 +78,7 @@ pub struct TrainOptions {
 
 /// Trains (or resumes) a run; returns its final `run.json`.
 pub fn train(opts: TrainOptions) -> Result<RunInfo> {
+    let _lock = lift_core::lock::FolderLock::acquire(&opts.out, "lift-train")?;
     let run = RunDir(opts.out.clone());
     let images = Arc::new(ImageSet::load(&opts.data, opts.config.model.resolution, opts.skip_bad_images)?);
     let completed = prepare_run_dir(&run, &opts)?;

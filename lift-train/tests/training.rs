@@ -136,6 +136,12 @@ fn resume_after_a_kill_equals_an_uninterrupted_run() {
         assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint after 5 minutes");
         std::thread::sleep(Duration::from_millis(5));
     }
+    // While it runs, a second training into its folder is refused, naming the folder and the holder.
+    let second = command(&killed, true).stderr(std::process::Stdio::piped()).output().unwrap();
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "a second training into a busy folder must fail");
+    assert!(message.contains(&killed.display().to_string()) && message.contains(&format!("pid {}", child.id())), "{message}");
+    // kill -9: the lock goes with the process, so --resume below is not blocked.
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!ck.join("model-2.mpk").exists(), "the kill came too late to test anything");

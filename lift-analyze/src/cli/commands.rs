@@ -217,7 +217,17 @@ pub fn swd(a: SwdArgs) -> Result<()> {
     Ok(())
 }
 
+/// The snapshot a heatmap's `weights` names: `ema` (the final weights, epoch `epochs`) or `ema@400`.
+fn heatmap_snapshot(weights: &str, epochs: usize) -> Result<lift_core::Snapshot> {
+    let (w, epoch) = match weights.split_once('@') {
+        Some((w, e)) => (w, e.parse().context("the heatmap's weights name a bad epoch")?),
+        None => (weights, epochs),
+    };
+    Ok(lift_core::Snapshot { weights: w.parse()?, epoch })
+}
+
 pub fn evaluate(a: EvaluateArgs) -> Result<()> {
+    let _lock = lift_core::lock::FolderLock::acquire(&a.out, "lift-analyze evaluate")?;
     // The LIFT run's config (the first run when there is none) gives the study settings.
     let configs: Vec<(LiftConfig, _)> = a.runs.iter().map(|r| RunDir(r.clone()).load()).collect::<Result<_>>()?;
     let config = configs.iter().find(|(_, i)| i.model == lift_core::ModelKind::Lift).unwrap_or(&configs[0]).0.clone();
@@ -243,7 +253,9 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     let lift = configs.iter().zip(&a.runs).find(|((_, i), _)| i.model == lift_core::ModelKind::Lift);
     match (a.heatmap.len(), lift) {
         (0, Some(((_, info), run))) if study.strategies.iter().any(|s| s.needs_heatmap()) => {
-            // No heatmap given: every snapshot gets its own, as the study protocol says.
+            // No heatmap given: every snapshot gets its own, as the study protocol says. A bad
+            // Inception file fails before that work, not after it.
+            crate::fid::torchscript::read_conv_layers(&a.inception).with_context(|| format!("Inception weights {}", a.inception.display()))?;
             let sweep = Sweep { dir: &dir, run: run.clone(), data: info.dataset.path.clone(), study: &study, epochs: info.epochs_completed };
             sweep.heatmaps(&a.device)?;
             sweep.paths(steps, &config.schedule.build())?;
@@ -256,10 +268,13 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
                 n => bail!("--heatmap given {n} times: give one (shared by all seeds) or one per seed ({})", study.seeds),
             };
             let epochs = lift.map(|((_, info), _)| info.epochs_completed).context("--heatmap needs a LIFT run among --runs")?;
-            let snapshots = study.snapshots(epochs)?;
-            let [snapshot] = snapshots[..] else {
-                bail!("--heatmap files belong to one snapshot, but the study evaluates {}: pass --weights and --eval-epochs for one", snapshots.len())
-            };
+            // The heatmaps name the weights they were computed from: those are the snapshot evaluated.
+            let maps: Vec<Heatmap> = a.heatmap.iter().map(|f| Heatmap::load(f)).collect::<Result<_>>()?;
+            let snapshot = heatmap_snapshot(&maps[0].meta.weights, epochs).with_context(|| format!("{}", a.heatmap[0].display()))?;
+            if maps.iter().any(|m| m.meta.weights != maps[0].meta.weights) {
+                bail!("the --heatmap files were computed from different weights: give one snapshot's heatmaps");
+            }
+            (study.weights, study.eval_epochs) = (vec![snapshot.weights], lift_core::EpochSpec::List(vec![snapshot.epoch]));
             for (seed, file) in a.heatmap.iter().enumerate() {
                 write_study_paths(&dir, snapshot, seed, file, &study, steps, &config.schedule.build())?;
             }

@@ -19,7 +19,7 @@ pub fn section(s: &mut String, view: View, figures: &[(String, String)]) {
     let _ = writeln!(s, "## Memorisation\n");
     let any = view.rows.iter().any(|r| r.memorisation.is_some());
     if !any {
-        let _ = writeln!(s, "Not checked: the runs' training split could not be rebuilt (skipped images).\n");
+        let _ = writeln!(s, "Not checked: the runs' training split could not be rebuilt (their data folder is gone, or they skipped unreadable images).\n");
         return;
     }
     let _ = writeln!(
@@ -30,8 +30,8 @@ pub fn section(s: &mut String, view: View, figures: &[(String, String)]) {
          still have about 1/(m + 1) of its samples flagged: that rate is shown beside the counts. Counts are summed over seeds; distances \
          are medians (mean over seeds).\n"
     );
-    let _ = writeln!(s, "| Snapshot | Strategy | FID | copies (features) | copies (pixels) | median NN, features (held-out) | median NN, pixels (held-out) |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| Strategy (snapshot) | FID | copies (features) | copies (pixels) | median NN, features (held-out) | median NN, pixels (held-out) |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
     let show = |(copies, samples, median, held, _): (usize, usize, f64, Option<f64>, Option<f64>)| {
         (format!("{copies}/{samples} ({:.1} %)", 100.0 * copies as f64 / samples.max(1) as f64), format!("{median:.3} ({})", held.map_or("–".into(), |h| format!("{h:.3}"))))
     };
@@ -48,7 +48,7 @@ pub fn section(s: &mut String, view: View, figures: &[(String, String)]) {
             threshold = threshold.or(f.4.zip(p.4));
             let fid = lift_analyze::evaluate::mean_std(&rows.iter().map(|r| r.fid).collect::<Vec<_>>(), 1);
             let ((fc, fm), (pc, pm)) = (show(f), show(p));
-            let _ = writeln!(s, "| {} | {} | {fid} | {fc} | {pc} | {fm} | {pm} |", name(snapshot), st.label());
+            let _ = writeln!(s, "| {} ({}) | {fid} | {fc} | {pc} | {fm} | {pm} |", st.label(), name(snapshot));
         }
     }
     let expected = view.rows.iter().find_map(|r| r.memorisation.as_ref()?.feature.expected_fraction);

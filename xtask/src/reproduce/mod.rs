@@ -167,7 +167,7 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
         None => preset.to_string(),
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&name));
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let _lock = lift_core::lock::FolderLock::acquire(&out, "cargo xtask reproduce")?;
     let forced = forced_stages(&plan(preset, args.peer), &args.rerun)?;
     let header = format!("LIFT study, preset {name} on {} → {}", args.device, out.display());
     let mut stages = Stages::new(&out, plan(preset, args.peer), CodeIdentity::of_this_build(), forced, header);
