@@ -146,9 +146,10 @@ mod tests {
         // x ranks 1..5; y = 2, 1, 4, 3, 5 → ranks 2, 1, 4, 3, 5; Σd² = 4; ρ = 1 − 6·4/(5·24) = 0.8.
         let (x, y) = ([10.0, 20.0, 30.0, 40.0, 50.0], [2.0, 1.0, 4.0, 3.0, 5.0]);
         assert!((spearman(&x, &y) - 0.8).abs() < 1e-12);
-        // Ties share their average rank: y = 1, 1, 2 → ranks 1.5, 1.5, 3; against 1, 2, 3:
-        // Pearson of (1.5, 1.5, 3) and (1, 2, 3) = 1.5/√(1.5·2) = 0.866025.
-        assert!((spearman(&[1.0, 2.0, 3.0], &[1.0, 1.0, 2.0]) - 0.866_025_4).abs() < 1e-6);
+        // Ties share their average rank: y = 1, 2, 2, 2, 3 → ranks 1, 3, 3, 3, 5; against 1..5:
+        // covariance sum 8, squared deviations 10 and 8, ρ = 8/√80 = 0.894427 (ranks 1, 2, 2, 2, 5
+        // would give 8/√92 = 0.834).
+        assert!((spearman(&[1.0, 2.0, 3.0, 4.0, 5.0], &[1.0, 2.0, 2.0, 2.0, 3.0]) - 0.894_427_2).abs() < 1e-6);
         let c = spearman_bootstrap(&x, &y, 500, 1);
         assert!(c.low <= c.rho && c.rho <= c.high && c.low >= -1.0 && c.high <= 1.0, "{c:?}");
         assert_eq!(spearman_bootstrap(&x, &y, 500, 1), c, "seeded");
