@@ -1,6 +1,9 @@
 //! `cargo xtask bench`: speed of every stage's hot loop on the chosen backend — model forward and
 //! forward+backward, the full training step, one heatmap cell, sampling, FID features — beside
-//! the PyTorch peer (`bench/torch_peer.py`) measured in the same run, printed as ratios.
+//! the PyTorch peer (`bench/torch_peer.py`) measured in the same run, printed as ratios. Each side
+//! and thread count runs in a process of its own: PyTorch pays for every change of its thread
+//! count inside one process (the tiny training step at 2 threads: 30 images/s timed in turns
+//! with 1 thread, 85 alone), which made the ratios of earlier tables 2–3× too kind to us.
 
 pub mod torch;
 mod workloads;
@@ -45,6 +48,10 @@ pub struct BenchArgs {
     /// Also write the table as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Time the thread counts in turns inside this process (what each worker process does)
+    /// instead of one process per side and thread count.
+    #[arg(long, hide = true)]
+    in_process: bool,
 }
 
 /// One measured row: a rate (higher is better) for Burn and, if run, the PyTorch peer.
@@ -74,32 +81,44 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let cores = lift_core::threads::available();
     let mut thread_counts: Vec<usize> = args.threads.iter().map(|&t| if t == 0 { cores } else { t }).collect();
     thread_counts.dedup();
-    println!(
-        "device {}, batch {}, median of {} timed runs after 1 warm-up (a single run when it takes over 30 s), \
-         the thread counts in turns, {cores} cores, both sides at the same thread count; ratio = burn / torch\n",
-        args.device, args.batch, args.iters
-    );
+    if !args.in_process {
+        println!(
+            "device {}, batch {}, median of {} timed runs after 1 warm-up (a single run when it takes over 30 s), \
+             each side and thread count in a process of its own, {cores} cores; ratio = burn / torch at the same thread count\n",
+            args.device, args.batch, args.iters
+        );
+    }
     let mut rows = Vec::new();
+    let first_label = args.configs.first().map(|n| config_path(n)).and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
     for name in &args.configs {
-        let path = if name.ends_with(".toml") { PathBuf::from(name) } else { Path::new("configs").join(format!("{name}.toml")) };
+        let path = config_path(name);
         let config = LiftConfig::load(&path)?;
         let label = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         for workload in Workload::all() {
             if !selected(workload) {
                 continue;
             }
-            if matches!(workload, Workload::Fid | Workload::Reference) && label != args.configs[0] {
+            if matches!(workload, Workload::Fid | Workload::Reference) && Some(&label) != first_label.as_ref() {
                 continue; // neither depends on the config: measure them once
             }
-            let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters, threads: thread_counts.clone() };
-            let burn = match run_on(args.device, task)? {
+            let burn = match args.in_process {
+                true => {
+                    let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters, threads: thread_counts.clone() };
+                    run_on(args.device, task)?
+                }
+                false => thread_counts.iter().map(|&t| worker(&args, name, workload, t)).collect(),
+            };
+            let burn = match burn {
                 Ok(rates) => rates,
                 Err(e) => {
                     println!("{label:<6} {:<16} skipped: {e:#}", workload.name());
                     continue;
                 }
             };
-            let torch = python.as_deref().and_then(|py| torch::peer(py, &config, workload, args.batch, args.iters, &thread_counts, args.device));
+            let torch = python.as_deref().and_then(|py| {
+                let each = |t: usize| torch::peer(py, &config, workload, args.batch, args.iters, &[t], args.device).map(|r| r[0]);
+                thread_counts.iter().map(|&t| each(t)).collect::<Option<Vec<f64>>>()
+            });
             for (k, (&threads, burn)) in thread_counts.iter().zip(burn).enumerate() {
                 let torch = torch.as_ref().map(|rates| rates[k]);
                 let row = Row { config: label.clone(), workload: workload.name().into(), threads, unit: workload.unit(), burn, torch };
@@ -108,11 +127,74 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
         }
     }
-    print_scaling(&rows);
+    if !args.in_process {
+        print_scaling(&rows);
+        print_best(&rows);
+    }
     if let Some(path) = &args.json {
         lift_core::io::write_json(path, &rows)?;
     }
     Ok(())
+}
+
+/// `configs/<name>.toml`, or `name` itself when it is a TOML file.
+fn config_path(name: &str) -> PathBuf {
+    if name.ends_with(".toml") { PathBuf::from(name) } else { Path::new("configs").join(format!("{name}.toml")) }
+}
+
+/// Burn's rate for one workload at `threads`, measured by a fresh `xtask bench --in-process`.
+fn worker(args: &BenchArgs, config: &str, workload: Workload, threads: usize) -> Result<f64> {
+    let json = std::env::temp_dir().join(format!("lift-bench-{}-{threads}.json", std::process::id()));
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "--in-process", "--no-torch", "--device", &args.device.to_string(), "--configs", config])
+        .args(["--batch", &args.batch.to_string(), "--iters", &args.iters.to_string(), "--only", workload.name()])
+        .args(["--threads", &threads.to_string(), "--json"])
+        .arg(&json)
+        .output()?;
+    let rows: Vec<serde_json::Value> = lift_core::io::read_json(&json).unwrap_or_default();
+    std::fs::remove_file(&json).ok();
+    match rows.first().and_then(|r| r["burn"].as_f64()) {
+        Some(rate) if out.status.success() => Ok(rate),
+        _ => bail!("{}{}", String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or(""), String::from_utf8_lossy(&out.stderr).trim()),
+    }
+}
+
+/// Per workload: the ratio at one thread and at each side's best thread count, and the worst of
+/// each over the table.
+fn print_best(rows: &[Row]) {
+    let mut worst: [Option<(f64, String)>; 2] = [None, None];
+    println!("\nbest vs best (each side at its fastest thread count) and one thread:");
+    for (i, first) in rows.iter().enumerate() {
+        let same = |r: &&Row| r.config == first.config && r.workload == first.workload;
+        if rows[..i].iter().any(|r| same(&r)) || first.torch.is_none() {
+            continue;
+        }
+        let mine: Vec<&Row> = rows[i..].iter().filter(same).collect();
+        let best = |f: fn(&Row) -> f64| mine.iter().map(|r| (f(r), r.threads)).max_by(|a, b| a.0.total_cmp(&b.0)).unwrap_or((f64::NAN, 0));
+        let (b, bt) = best(|r| r.burn);
+        let (t, tt) = best(|r| r.torch.unwrap_or(f64::NAN));
+        let one = mine.iter().find(|r| r.threads == 1).and_then(|r| r.torch.map(|t| r.burn / t));
+        println!(
+            "{:<6} {:<19} best burn {b:>10.3} ({bt} thr)  torch {t:>10.3} ({tt} thr)  ratio {:>5.2}x{}",
+            first.config,
+            first.workload,
+            b / t,
+            one.map(|r| format!("   1 thr {r:>5.2}x")).unwrap_or_default()
+        );
+        let label = format!("{} {}", first.config, first.workload);
+        for (k, ratio) in [Some(b / t), one].into_iter().enumerate() {
+            if let Some(r) = ratio.filter(|r| r.is_finite()) {
+                if worst[k].as_ref().is_none_or(|w| r < w.0) {
+                    worst[k] = Some((r, label.clone()));
+                }
+            }
+        }
+    }
+    for (name, w) in ["best vs best", "one thread"].iter().zip(worst) {
+        if let Some((r, label)) = w {
+            println!("worst ratio, {name}: {r:.2}x ({label})");
+        }
+    }
 }
 
 /// Each workload's rate at its most threads over its rate at its fewest, from the rows above.
