@@ -2,8 +2,8 @@
 //! forward+backward, the full training step, one heatmap cell, sampling, FID features — beside
 //! the PyTorch peer (`bench/torch_peer.py`) measured in the same run, printed as ratios. Each side
 //! and thread count runs in a process of its own: PyTorch pays for every change of its thread
-//! count inside one process (the tiny training step at 2 threads: 30 images/s timed in turns
-//! with 1 thread, 85 alone), which made the ratios of earlier tables 2–3× too kind to us.
+//! count inside one process on some hosts (the tiny training step at 2 threads: 30 images/s timed
+//! in turns with 1 thread, 85 alone), which made the ratios of earlier tables 2–3× too kind to us.
 
 pub mod torch;
 mod workloads;
