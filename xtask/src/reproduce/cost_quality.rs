@@ -58,13 +58,12 @@ pub fn section(s: &mut String, points: &[Point]) {
         points.len()
     );
     let _ = writeln!(s, "| Score | Spearman ρ | 95 % interval | Points |\n|---|---|---|---|");
-    let metrics: [(&str, fn(&Point) -> f64); 2] = [("FID", |p| p.fid), ("KID×10³", |p| p.kid)];
-    for (label, score) in metrics {
-        let c = correlation(points, score);
+    let (fid, kid) = (correlation(points, |p| p.fid), correlation(points, |p| p.kid));
+    for (label, c) in [("FID", fid), ("KID×10³", kid)] {
         let _ = writeln!(s, "| {label} | {:.3} | [{:.3}, {:.3}] | {} |", c.rho, c.low, c.high, c.n);
     }
     let verdict = {
-        let c = correlation(points, |p| p.fid);
+        let c = fid;
         if c.low > 0.0 {
             "the cost predicts FID: cheaper paths give lower FID (the interval excludes 0)"
         } else if c.high < 0.0 {
