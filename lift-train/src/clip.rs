@@ -114,6 +114,24 @@ mod tests {
 
     type B = Autodiff<Flex>;
 
+    /// Linear(4 → 3) on two inputs of tens, loss = the sum of the outputs: by hand every weight's
+    /// gradient is 2 · 10 = 20 and every bias's 2, so the global norm is √(12 · 20² + 3 · 2²) = √4812.
+    #[test]
+    fn the_global_norm_by_hand() {
+        let dev = Default::default();
+        let net: Linear<B> = LinearConfig::new(4, 3).init(&dev);
+        let x = Tensor::<B, 2>::ones([2, 4], &dev).mul_scalar(10.0);
+        let grads = GradientsParams::from_grads(net.forward(x).sum().backward(), &net);
+        let norm: f32 = grad_norm::<B, _>(&net, &grads).unwrap().into_scalar();
+        assert!((norm - 4812f32.sqrt()).abs() < 1e-3, "{norm}");
+        let clipped = clip_grad_norm::<B, _>(&net, grads, 1.0);
+        let weight = clipped.get::<Flex, 2>(net.weight.id).unwrap().into_data().to_vec::<f32>().unwrap();
+        let bias = clipped.get::<Flex, 1>(net.bias.as_ref().unwrap().id).unwrap().into_data().to_vec::<f32>().unwrap();
+        let scale = 1.0 / (4812f32.sqrt() + 1e-6);
+        assert!(weight.iter().all(|g| (g - 20.0 * scale).abs() < 1e-6), "{weight:?}");
+        assert!(bias.iter().all(|g| (g - 2.0 * scale).abs() < 1e-6), "{bias:?}");
+    }
+
     #[test]
     fn clipping_scales_to_the_global_norm() {
         let dev = Default::default();

@@ -49,16 +49,18 @@ fn values<M: Module<A>>(m: &M) -> Vec<f32> {
     v.0
 }
 
-/// Runs `steps` optimiser steps with `t`'s batch size and accumulation, as the Learner does
-/// (one learning-rate step and one optimize call per micro-batch); returns the model and the
+/// Runs `steps` optimiser steps of `optim` with `t`'s batch size and accumulation, as the Learner
+/// does (one learning-rate step and one optimize call per micro-batch); returns the model and the
 /// mean loss of each optimiser step.
-fn run_steps(t: &TrainConfig, c: &LiftConfig, steps: usize) -> (Diffusion<A, LiftUNet<A>>, Vec<f64>) {
+fn run_steps<O>(t: &TrainConfig, c: &LiftConfig, steps: usize, mut optim: O) -> (Diffusion<A, LiftUNet<A>>, Vec<f64>)
+where
+    O: burn::optim::Optimizer<Diffusion<A, LiftUNet<A>>, A>,
+{
     let dev = Default::default();
     let source = Arc::new(NoiseSource { images: images(16, c.model.resolution), schedule: NoiseSchedule::reference() });
     let loader = EpochLoader::<A>::train(source, (0..16).collect(), t, 1, dev);
     let per_epoch = 16 / t.batch_size;
     let mut model = Diffusion::new(initial_lift::<A>(&c.model, 5, &dev), StepPlan::new(t.clone(), per_epoch / t.accumulate, 0, None));
-    let mut optim = AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init();
     let mut lr = LrPlan::new(t.clone(), 100);
     let mut losses = Vec::new();
     let mut micro = Vec::new();
@@ -75,18 +77,53 @@ fn run_steps(t: &TrainConfig, c: &LiftConfig, steps: usize) -> (Diffusion<A, Lif
     (model, losses)
 }
 
+/// The study's optimiser.
+fn adamw() -> impl burn::optim::Optimizer<Diffusion<A, LiftUNet<A>>, A> {
+    AdamWConfig::new().with_weight_decay(0.01).with_epsilon(1e-8).init()
+}
+
+/// The largest difference between two parameter lists, and the largest movement of `x` from `init`.
+fn worst_and_moved(x: &[f32], y: &[f32], init: &[f32]) -> (f32, f32) {
+    let worst = x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    let moved = x.iter().zip(init).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    (worst, moved)
+}
+
+/// Plain SGD without a clip sees the gradient's scale, which AdamW (its first step is the
+/// gradient's sign) and an active clip would hide: two accumulated half batches must step by their
+/// mean, not their sum.
+#[test]
+fn accumulated_half_batches_step_by_their_mean() {
+    let c = config();
+    let mut full = c.train.clone();
+    (full.batch_size, full.accumulate, full.grad_clip, full.lr_warmup_steps, full.lr) = (8, 1, 1e9, 0, 0.05);
+    let half = TrainConfig { batch_size: 4, accumulate: 2, ..full.clone() };
+    let (a, la) = run_steps(&full, &c, 2, SgdConfig::new().init());
+    let (b, lb) = run_steps(&half, &c, 2, SgdConfig::new().init());
+    assert_eq!(b.plan().step(), 2, "two optimiser steps from four micro-batches");
+    let init = values(&initial_lift::<A>(&c.model, 5, &Default::default()));
+    let (worst, moved) = worst_and_moved(&values(&a.net), &values(&b.net), &init);
+    // A sum would be off by a whole step (`moved`); rounding is orders of magnitude below it.
+    assert!(moved > 1e-4 && worst <= 1e-3 * moved, "accumulated step off by {worst}, the step moved {moved}");
+    for (p, q) in la.iter().zip(&lb) {
+        assert!((p - q).abs() <= 1e-5, "loss curves {la:?} vs {lb:?}");
+    }
+}
+
+/// The same under the study's optimiser (AdamW) with an active clip: the weights and the EMA.
 #[test]
 fn accumulating_two_half_batches_equals_one_full_batch() {
     let c = config();
     let mut full = c.train.clone();
     (full.batch_size, full.accumulate, full.grad_clip, full.lr_warmup_steps, full.lr) = (8, 1, 0.05, 2, 1e-4);
     let half = TrainConfig { batch_size: 4, accumulate: 2, ..full.clone() };
-    let (a, la) = run_steps(&full, &c, 3);
-    let (b, lb) = run_steps(&half, &c, 3);
+    let (a, la) = run_steps(&full, &c, 3, adamw());
+    let (b, lb) = run_steps(&half, &c, 3, adamw());
     assert_eq!(b.plan().step(), 3, "three optimiser steps from six micro-batches");
+    let init = values(&initial_lift::<A>(&c.model, 5, &Default::default()));
     for (name, x, y) in [("weights", values(&a.net), values(&b.net)), ("EMA", values(&a.ema), values(&b.ema))] {
-        let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
-        assert!(worst <= 1e-5, "{name} differ by {worst}");
+        let (worst, moved) = worst_and_moved(&x, &y, &init);
+        assert!(moved > 0.0 && worst <= 1e-5, "{name} differ by {worst} (moved {moved})");
     }
     for (p, q) in la.iter().zip(&lb) {
         assert!((p - q).abs() <= 1e-5, "loss curves {la:?} vs {lb:?}");
@@ -143,8 +180,8 @@ fn bf16_steps_track_f32_with_f32_master_weights_and_a_moving_ema() {
     let c = config();
     let mut t = c.train.clone();
     (t.batch_size, t.ema_decay) = (8, 0.9999);
-    let (f, lf) = run_steps(&t, &c, 3);
-    let (h, lh) = run_steps(&TrainConfig { precision: Precision::Bf16, ..t }, &c, 3);
+    let (f, lf) = run_steps(&t, &c, 3, adamw());
+    let (h, lh) = run_steps(&TrainConfig { precision: Precision::Bf16, ..t }, &c, 3, adamw());
     // bf16 keeps 8 significant bits: one step is 0.4–0.8% of a value, and each of the batch's
     // CPU parts rounds its loss before they are added.
     for (p, q) in lf.iter().zip(&lh) {
@@ -255,9 +292,7 @@ fn summed_device_gradients_step_as_their_mean() {
     let a = TrainStep::optimize(one, &mut SgdConfig::new().init(), 1.0, whole);
     let b = TrainStep::optimize(two, &mut SgdConfig::new().init(), 1.0, sum.grads());
     let init = values(&initial_lift::<A>(&c.model, 5, &dev));
-    let (x, y) = (values(&a.net), values(&b.net));
-    let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
-    let moved = x.iter().zip(&init).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    let (worst, moved) = worst_and_moved(&values(&a.net), &values(&b.net), &init);
     // A sum would be off by the whole step (`moved`); rounding is orders of magnitude below it.
     assert!(moved > 0.0 && worst <= 1e-3 * moved, "the mean of the devices' gradients: off by {worst}, moved {moved}");
 }
