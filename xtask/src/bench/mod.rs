@@ -5,6 +5,7 @@
 //! count inside one process on some hosts (the tiny training step at 2 threads: 30 images/s timed
 //! in turns with 1 thread, 85 alone), which made the ratios of earlier tables 2–3× too kind to us.
 
+mod sweep;
 pub mod torch;
 mod workloads;
 
@@ -45,6 +46,11 @@ pub struct BenchArgs {
     /// one thread and every core, which shows how the loops scale.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 0])]
     threads: Vec<usize>,
+    /// Instead of the configs' rows: the forward pass and training step (or `--only`'s) of both
+    /// models over resolutions 32 and 64, widths [16,32,64] and [32,64,128] and batches 1, 8 and 32,
+    /// with the first config's other settings.
+    #[arg(long)]
+    sweep: bool,
     /// Also write the table as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -53,6 +59,9 @@ pub struct BenchArgs {
     #[arg(long, hide = true)]
     in_process: bool,
 }
+
+/// Width of the first column: a preset's name or a sweep's shape (`64px w32 b32`).
+const LABEL: usize = 12;
 
 /// One measured row: a rate (higher is better) for Burn and, if run, the PyTorch peer.
 #[derive(Debug, Serialize)]
@@ -85,12 +94,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
         println!(
             "device {}, batch {}, median of {} timed runs after 1 warm-up (a single run when it takes over 30 s), \
              each side and thread count in a process of its own, {cores} cores; ratio = burn / torch at the same thread count\n",
-            args.device, args.batch, args.iters
+            args.device,
+            if args.sweep { "in the label".to_string() } else { args.batch.to_string() },
+            args.iters
         );
     }
     let mut rows = Vec::new();
-    let first_label = args.configs.first().map(|n| config_path(n)).and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
-    for name in &args.configs {
+    if args.sweep {
+        let chosen: Vec<Workload> = if args.only.is_empty() { Vec::new() } else { Workload::all().into_iter().filter(|&w| selected(w)).collect() };
+        rows = sweep::run(&args, python.as_deref(), &chosen, &thread_counts)?;
+    }
+    let configs = if args.sweep { &[][..] } else { &args.configs[..] };
+    let first_label = configs.first().map(|n| config_path(n)).and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    for name in configs {
         let path = config_path(name);
         let config = LiftConfig::load(&path)?;
         let label = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -101,35 +117,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
             if matches!(workload, Workload::Fid | Workload::Reference) && Some(&label) != first_label.as_ref() {
                 continue; // neither depends on the config: measure them once
             }
-            let burn = match args.in_process {
-                true => {
-                    let task = WorkloadTask { workload, config: config.clone(), batch: args.batch, iters: args.iters, threads: thread_counts.clone() };
-                    run_on(args.device, task)?
-                }
-                false => thread_counts.iter().map(|&t| worker(&args, name, workload, t)).collect(),
-            };
-            let burn = match burn {
-                Ok(rates) => rates,
-                Err(e) => {
-                    println!("{label:<6} {:<16} skipped: {e:#}", workload.name());
-                    continue;
-                }
-            };
-            let torch = python.as_deref().and_then(|py| {
-                let each = |t: usize| torch::peer(py, &config, workload, args.batch, args.iters, &[t], args.device).map(|r| r[0]);
-                thread_counts.iter().map(|&t| each(t)).collect::<Option<Vec<f64>>>()
-            });
-            for (k, (&threads, burn)) in thread_counts.iter().zip(burn).enumerate() {
-                let torch = torch.as_ref().map(|rates| rates[k]);
-                let row = Row { config: label.clone(), workload: workload.name().into(), threads, unit: workload.unit(), burn, torch };
-                print_row(&row);
-                rows.push(row);
-            }
+            let shape = Shape { label: label.clone(), config_file: path.clone(), config: config.clone(), batch: args.batch };
+            rows.extend(measure(&args, python.as_deref(), &shape, workload, &thread_counts));
         }
     }
     if !args.in_process {
         print_scaling(&rows);
         print_best(&rows);
+        if let (Some(py), [_, _, ..]) = (python.as_deref(), &thread_counts[..]) {
+            let config = LiftConfig::load(&config_path(args.configs.first().map_or("tiny", |c| c.as_str())))?;
+            torch::check_in_turns(py, &config, args.batch, args.iters, &thread_counts, args.device);
+        }
     }
     if let Some(path) = &args.json {
         lift_core::io::write_json(path, &rows)?;
@@ -142,12 +140,51 @@ fn config_path(name: &str) -> PathBuf {
     if name.ends_with(".toml") { PathBuf::from(name) } else { Path::new("configs").join(format!("{name}.toml")) }
 }
 
+/// What one row group measures: a config (read from `config_file` by the worker processes) at a batch size.
+pub struct Shape {
+    pub label: String,
+    pub config_file: PathBuf,
+    pub config: LiftConfig,
+    pub batch: usize,
+}
+
+/// One workload of one shape at every thread count, Burn and the peer each in a process of its
+/// own per thread count (or Burn in this process with `--in-process`); the rows are printed as
+/// they come. A workload Burn cannot run here is reported and gives no rows.
+fn measure(args: &BenchArgs, python: Option<&str>, shape: &Shape, workload: Workload, thread_counts: &[usize]) -> Vec<Row> {
+    let burn = match args.in_process {
+        true => {
+            let task = WorkloadTask { workload, config: shape.config.clone(), batch: shape.batch, iters: args.iters, threads: thread_counts.to_vec() };
+            run_on(args.device, task).and_then(|r| r)
+        }
+        false => thread_counts.iter().map(|&t| worker(args, shape, workload, t)).collect(),
+    };
+    let burn = match burn {
+        Ok(rates) => rates,
+        Err(e) => {
+            println!("{:<LABEL$} {:<19} skipped: {e:#}", shape.label, workload.name());
+            return Vec::new();
+        }
+    };
+    let peer = |t: usize| torch::peer(python?, &shape.config, workload, shape.batch, args.iters, t, args.device);
+    let torch = if python.is_some() { thread_counts.iter().map(|&t| peer(t)).collect::<Option<Vec<f64>>>() } else { None };
+    let mut rows = Vec::new();
+    for (k, (&threads, burn)) in thread_counts.iter().zip(burn).enumerate() {
+        let torch = torch.as_ref().map(|rates| rates[k]);
+        let row = Row { config: shape.label.clone(), workload: workload.name().into(), threads, unit: workload.unit(), burn, torch };
+        print_row(&row);
+        rows.push(row);
+    }
+    rows
+}
+
 /// Burn's rate for one workload at `threads`, measured by a fresh `xtask bench --in-process`.
-fn worker(args: &BenchArgs, config: &str, workload: Workload, threads: usize) -> Result<f64> {
+fn worker(args: &BenchArgs, shape: &Shape, workload: Workload, threads: usize) -> Result<f64> {
     let json = std::env::temp_dir().join(format!("lift-bench-{}-{threads}.json", std::process::id()));
     let out = std::process::Command::new(std::env::current_exe()?)
-        .args(["bench", "--in-process", "--no-torch", "--device", &args.device.to_string(), "--configs", config])
-        .args(["--batch", &args.batch.to_string(), "--iters", &args.iters.to_string(), "--only", workload.name()])
+        .args(["bench", "--in-process", "--no-torch", "--device", &args.device.to_string(), "--configs"])
+        .arg(&shape.config_file)
+        .args(["--batch", &shape.batch.to_string(), "--iters", &args.iters.to_string(), "--only", workload.name()])
         .args(["--threads", &threads.to_string(), "--json"])
         .arg(&json)
         .output()?;
@@ -155,7 +192,12 @@ fn worker(args: &BenchArgs, config: &str, workload: Workload, threads: usize) ->
     std::fs::remove_file(&json).ok();
     match rows.first().and_then(|r| r["burn"].as_f64()) {
         Some(rate) if out.status.success() => Ok(rate),
-        _ => bail!("{}{}", String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or(""), String::from_utf8_lossy(&out.stderr).trim()),
+        _ => {
+            // The worker's last line says why it skipped ("<label> <workload> skipped: why").
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let last = stdout.lines().last().unwrap_or("");
+            bail!("{}{}", last.split_once("skipped: ").map_or(last, |(_, why)| why), String::from_utf8_lossy(&out.stderr).trim())
+        }
     }
 }
 
@@ -175,7 +217,7 @@ fn print_best(rows: &[Row]) {
         let (t, tt) = best(|r| r.torch.unwrap_or(f64::NAN));
         let one = mine.iter().find(|r| r.threads == 1).and_then(|r| r.torch.map(|t| r.burn / t));
         println!(
-            "{:<6} {:<19} best burn {b:>10.3} ({bt} thr)  torch {t:>10.3} ({tt} thr)  ratio {:>5.2}x{}",
+            "{:<LABEL$} {:<19} best burn {b:>10.3} ({bt} thr)  torch {t:>10.3} ({tt} thr)  ratio {:>5.2}x{}",
             first.config,
             first.workload,
             b / t,
@@ -218,12 +260,12 @@ fn print_scaling(rows: &[Row]) {
             (Some(m), Some(f)) => format!("  torch {:>5.2}x", m / f),
             _ => String::new(),
         };
-        println!("{:<6} {:<19} burn {:>5.2}x{torch}", first.config, first.workload, most.burn / fewest.burn);
+        println!("{:<LABEL$} {:<19} burn {:>5.2}x{torch}", first.config, first.workload, most.burn / fewest.burn);
     }
 }
 
 fn print_row(r: &Row) {
-    let head = format!("{:<6} {:<19} {:>2} thr  burn {:>10.3} {:<8}", r.config, r.workload, r.threads, r.burn, r.unit);
+    let head = format!("{:<LABEL$} {:<19} {:>2} thr  burn {:>10.3} {:<8}", r.config, r.workload, r.threads, r.burn, r.unit);
     match r.torch {
         Some(t) => println!("{head} torch {t:>10.3}   ratio {:>5.2}x", r.burn / t),
         None => println!("{head}"),
