@@ -139,3 +139,46 @@ fn diagonal_path_has_n_steps_when_the_grid_allows() {
     assert_eq!(p.len(), 19);
     assert_eq!((p[0], p[18]), ((0, 0), (29, 29)));
 }
+
+/// A step's cost by hand: (0, 0) → (1, 2) on λ = (−2, 0, 3) moves Δλ₆₄ = 2 and Δλ₃₂ = 5, so it
+/// costs (1 + 6)/2·2 + (0.1 + 0.6)/2·5 = 7 + 1.75; the diagonal (0,0) → (1,1) → (2,2) costs
+/// (1 + 5)/2·2 + (0.1 + 0.5)/2·2 + (5 + 9)/2·3 + (0.5 + 0.9)/2·3 = 6 + 0.6 + 21 + 2.1.
+#[test]
+fn step_costs_by_hand_on_a_3x3_map() {
+    let fine = map(3, |i, j| (3 * i + j + 1) as f64);
+    let coarse = map(3, |i, j| (3 * i + j + 1) as f64 / 10.0);
+    let l = [-2.0, 0.0, 3.0];
+    let c = CostMap { fine: &fine, coarse: &coarse, log_snr: &l };
+    assert!((c.step((0, 0), (1, 2)) - 8.75).abs() < 1e-12, "{}", c.step((0, 0), (1, 2)));
+    assert!((c.path_cost(&[(0, 0), (1, 1), (2, 2)]) - 29.7).abs() < 1e-12);
+    // Two steps with jumps of up to 2: the middle cell decides. By hand, through (1, 1) is 29.7,
+    // through (2, 0): (1 + 7)/2·5 + (0.1 + 0.7)/2·0 + (7 + 9)/2·0 + (0.7 + 0.9)/2·5 = 24;
+    // through (0, 2): (1 + 3)/2·0 + (0.1 + 0.3)/2·5 + (3 + 9)/2·5 + (0.3 + 0.9)/2·0 = 31.
+    let p = cheapest_path(&c, 2, 2).unwrap();
+    assert_eq!(p.cells, [(0, 0), (2, 0), (2, 2)]);
+    assert!((p.cost - 24.0).abs() < 1e-12, "{}", p.cost);
+}
+
+/// `bench/dp_reference.py`, a search written from the spec in Python, on two 30×30 maps: the
+/// same cheapest cost and path for each step count, jump limit and cost pair.
+#[test]
+fn dp_matches_an_independent_python_search() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dp_reference.json");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let matrix = |v: &serde_json::Value| -> Vec<Vec<f64>> { serde_json::from_value(v.clone()).unwrap() };
+    let (fine, coarse) = (matrix(&r["fine"]), matrix(&r["coarse"]));
+    let l: Vec<f64> = serde_json::from_value(r["log_snr"].clone()).unwrap();
+    let zero = map(fine.len(), |_, _| 0.0);
+    let cases = r["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 8);
+    for case in cases {
+        let (steps, jump) = (case["steps"].as_u64().unwrap() as usize, case["jump"].as_u64().unwrap() as usize);
+        let coarse = if case["coarse"] == "total" { &coarse } else { &zero };
+        let c = CostMap { fine: &fine, coarse, log_snr: &l };
+        let found = cheapest_path(&c, steps, jump).unwrap();
+        let expected: Vec<(usize, usize)> = serde_json::from_value(case["path"].clone()).unwrap();
+        let cost = case["cost"].as_f64().unwrap();
+        assert!((found.cost - cost).abs() < 1e-9 * cost, "{case:?}: {} vs {cost}", found.cost);
+        assert_eq!(found.cells, expected, "steps {steps}, jump {jump}, {}", case["coarse"]);
+    }
+}

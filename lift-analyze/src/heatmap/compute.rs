@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use burn::module::{AutodiffModule, Module};
+use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use lift_core::grid::{Grid, GridSpec};
@@ -76,14 +76,31 @@ pub(crate) fn partial_path(out: &Path, shard: Shard) -> PathBuf {
     out.with_file_name(format!("{name}.{suffix}"))
 }
 
-/// A LIFT model ready for Jacobians: parameters out of the graph, plus its inner-backend copy.
-pub struct Analysed<B: AutodiffBackend> {
-    pub model: LiftUNet<B>,
-    pub inner: LiftUNet<B::InnerBackend>,
+/// What a heatmap differentiates: noisy images at both scales and their timesteps to the
+/// predicted noise at both scales. The LIFT UNet is one; tests use maps with known Jacobians.
+pub trait DualScale<B: Backend> {
+    /// (ε̂₆₄, ε̂₃₂) for x₆₄ `[n, 3, r, r]`, x₃₂ `[n, 3, r/2, r/2]` and timesteps `[n]`.
+    fn predict(&self, x64: Tensor<B, 4>, x32: Tensor<B, 4>, t64: Tensor<B, 1>, t32: Tensor<B, 1>) -> (Tensor<B, 4>, Tensor<B, 4>);
 }
 
-impl<B: AutodiffBackend> Analysed<B> {
-    pub fn new(model: LiftUNet<B>) -> Self {
+impl<B: Backend> DualScale<B> for LiftUNet<B> {
+    fn predict(&self, x64: Tensor<B, 4>, x32: Tensor<B, 4>, t64: Tensor<B, 1>, t32: Tensor<B, 1>) -> (Tensor<B, 4>, Tensor<B, 4>) {
+        self.forward(x64, x32, t64, t32)
+    }
+}
+
+/// A model ready for Jacobians: parameters out of the graph, plus its inner-backend copy.
+pub struct Analysed<B: AutodiffBackend, M: AutodiffModule<B> = LiftUNet<B>> {
+    pub model: M,
+    pub inner: M::InnerModule,
+}
+
+impl<B: AutodiffBackend, M> Analysed<B, M>
+where
+    M: AutodiffModule<B> + DualScale<B>,
+    M::InnerModule: DualScale<B::InnerBackend>,
+{
+    pub fn new(model: M) -> Self {
         let model = model.no_grad();
         let inner = model.valid();
         Self { model, inner }
@@ -124,17 +141,21 @@ struct CellInput<B: Backend> {
 
 /// (HH, HL, LH, LL) per sample of one pass over stacked inputs with per-sample timesteps.
 #[allow(clippy::type_complexity)]
-fn pass<B: AutodiffBackend>(
-    m: &Analysed<B>,
+fn pass<B: AutodiffBackend, M>(
+    m: &Analysed<B, M>,
     (x64, x32): (Tensor<B::InnerBackend, 4>, Tensor<B::InnerBackend, 4>),
     (t64, t32): (Tensor<B::InnerBackend, 1>, Tensor<B::InnerBackend, 1>),
     (r64, r32): (Tensor<B::InnerBackend, 4>, Tensor<B::InnerBackend, 4>),
     estimator: Estimator,
-) -> [Vec<f64>; 4] {
+) -> [Vec<f64>; 4]
+where
+    M: AutodiffModule<B> + DualScale<B>,
+    M::InnerModule: DualScale<B::InnerBackend>,
+{
     match estimator {
         Estimator::Vjp => {
             let (at64, at32) = (Tensor::<B, 1>::from_inner(t64), Tensor::<B, 1>::from_inner(t32));
-            let forward = |a: Tensor<B, 4>, b: Tensor<B, 4>| m.model.forward(a, b, at64.clone(), at32.clone());
+            let forward = |a: Tensor<B, 4>, b: Tensor<B, 4>| m.model.predict(a, b, at64.clone(), at32.clone());
             // Probes on ε̂₆₄ give J_HHᵀr and J_HLᵀr; probes on ε̂₃₂ give J_LHᵀr and J_LLᵀr.
             let (hh, hl) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).0, x64.clone(), x32.clone(), r64);
             let (lh, ll) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).1, x64, x32, r32);
@@ -143,8 +164,8 @@ fn pass<B: AutodiffBackend>(
         Estimator::Fd => {
             let h = DEFAULT_FD_STEP;
             // Perturbing x₆₄ moves ε̂₆₄ by J_HH·r and ε̂₃₂ by J_LH·r; perturbing x₃₂, by J_HL·r and J_LL·r.
-            let (hh, lh) = fd_sq_norms_pair(|x| m.inner.forward(x, x32.clone(), t64.clone(), t32.clone()), x64.clone(), r64, h);
-            let (hl, ll) = fd_sq_norms_pair(|x| m.inner.forward(x64.clone(), x, t64.clone(), t32.clone()), x32, r32, h);
+            let (hh, lh) = fd_sq_norms_pair(|x| m.inner.predict(x, x32.clone(), t64.clone(), t32.clone()), x64.clone(), r64, h);
+            let (hl, ll) = fd_sq_norms_pair(|x| m.inner.predict(x64.clone(), x, t64.clone(), t32.clone()), x32, r32, h);
             [hh, hl, lh, ll]
         }
     }
@@ -153,8 +174,8 @@ fn pass<B: AutodiffBackend>(
 /// Estimates one cell: `x0` holds the clean images at both scales; the noise is drawn from
 /// `noise_seed`, the probes from `probe_seed`.
 #[allow(clippy::too_many_arguments)]
-pub fn estimate_cell<B: AutodiffBackend>(
-    m: &Analysed<B>,
+pub fn estimate_cell<B: AutodiffBackend, M>(
+    m: &Analysed<B, M>,
     x0: &Images<B::InnerBackend>,
     grid: &Grid,
     cell: (usize, usize),
@@ -162,7 +183,11 @@ pub fn estimate_cell<B: AutodiffBackend>(
     seeds: (u64, u64),
     estimator: Estimator,
     max_batch: usize,
-) -> CellEstimate {
+) -> CellEstimate
+where
+    M: AutodiffModule<B> + DualScale<B>,
+    M::InnerModule: DualScale<B::InnerBackend>,
+{
     estimate_cells(m, x0, grid, &[cell], probes, seeds, estimator, max_batch).remove(0)
 }
 
@@ -170,8 +195,8 @@ pub fn estimate_cell<B: AutodiffBackend>(
 /// cells), with the same noise and probes per cell as one at a time: larger operations keep a
 /// CPU's cores busy where a single small cell cannot.
 #[allow(clippy::too_many_arguments)]
-pub fn estimate_cells<B: AutodiffBackend>(
-    m: &Analysed<B>,
+pub fn estimate_cells<B: AutodiffBackend, M>(
+    m: &Analysed<B, M>,
     x0: &Images<B::InnerBackend>,
     grid: &Grid,
     cells: &[(usize, usize)],
@@ -179,7 +204,11 @@ pub fn estimate_cells<B: AutodiffBackend>(
     (noise_seed, probe_seed): (u64, u64),
     estimator: Estimator,
     max_batch: usize,
-) -> Vec<CellEstimate> {
+) -> Vec<CellEstimate>
+where
+    M: AutodiffModule<B> + DualScale<B>,
+    M::InnerModule: DualScale<B::InnerBackend>,
+{
     let n = x0.x64.dims()[0];
     let device = x0.x64.device();
     let inputs: Vec<CellInput<B::InnerBackend>> = cells

@@ -4,7 +4,7 @@ pub mod compute;
 pub mod file;
 pub mod parts;
 
-pub use compute::{estimate_cell, estimate_cells, Analysed, CellEstimate, HeatmapJob};
+pub use compute::{estimate_cell, estimate_cells, Analysed, CellEstimate, DualScale, HeatmapJob};
 pub use file::{Block, Blocks, Errors, Heatmap, HeatmapMeta, Matrix};
 
 /// Small hand-made heatmaps for the unit tests of the path searches.
