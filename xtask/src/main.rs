@@ -5,6 +5,7 @@ mod cross_check;
 mod data;
 mod fetch_inception;
 mod reproduce;
+mod test;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ enum Task {
     FetchInception(fetch_inception::FetchArgs),
     /// The whole study: data, training, heatmap, paths, samples, FID/SWD, MSE tests, REPORT.md.
     Reproduce(reproduce::ReproduceArgs),
+    /// The workspace's tests with nothing skipped: fetches data and weights, names missing packages.
+    Test(test::TestArgs),
     /// Compare a backend with the CPU (flex): forward, training step, Hutchinson; fails above 1e-4.
     CrossCheck {
         /// wgpu or cuda[:N].
@@ -41,6 +44,7 @@ fn main() -> Result<()> {
         Task::Bench(args) => bench::run(args),
         Task::Data(args) => data::run(args),
         Task::FetchInception(args) => fetch_inception::run(args),
+        Task::Test(args) => test::run(args),
         // On a pool worker, the main thread does not compete with the workers for the cores.
         Task::Reproduce(args) => lift_core::threads::run_in_pool(0, || reproduce::run(args))?,
         Task::CrossCheck { device, config } => {
