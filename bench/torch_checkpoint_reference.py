@@ -14,17 +14,17 @@ It writes four files into `--out`:
   scripts save: `model_state` (state dict), `ema_state` = {'decay': 0.9999, 'shadow': {name: tensor}}
   (every parameter, values differing from `model_state`), `optimizer_state` (the `state_dict()` of a
   real `torch.optim.AdamW(lr=1e-4, weight_decay=0.01)` that never stepped: `state` is empty, only
-  `param_groups`), `hidden_dims` = [32, 64, 128], `losses` (and for LIFT `losses_64`, `losses_32`:
+  `param_groups`), `hidden_dims` = [8, 16, 32] (attention from 32 channels on), `losses` (and for LIFT `losses_64`, `losses_32`:
   short lists of floats), `epochs` = 3, `ema_decay` = 0.9999.
-* `lift_check.npz`: `x64` [2,3,64,64], `x32` [2,3,32,32], `t64`, `t32` [2] (integers stored as
+* `lift_check.npz`: `x64` [2,3,32,32], `x32` [2,3,16,16], `t64`, `t32` [2] (integers stored as
   float32), `eps64`, `eps32` (outputs with `model_state`), `ema_eps64`, `ema_eps32` (outputs with
   `ema_state.shadow`).
-* `baseline_check.npz`: `x` [2,3,64,64], `t` [2], `eps`, `ema_eps`.
+* `baseline_check.npz`: `x` [2,3,32,32], `t` [2], `eps`, `ema_eps`.
 
 The networks are written here from the architecture of the original (same function, same state-dict
 names and shapes), not imported from it. As in the original, the width of the sinusoidal embedding is
 hidden_dims[0] and the time vector has 4 * hidden_dims[0] features (64 and 256 at [64,128,256,512];
-32 and 128 for the [32,64,128] fixtures); `--time-dims E,T` overrides that.
+8 and 32 for the [8,16,32] fixtures); `--time-dims E,T` overrides that.
 
 Weights: torch.manual_seed(SEED), then every parameter is redrawn, so nothing is left at its
 default. To keep the committed files small (the zip stores tensors uncompressed; git's zlib compresses
@@ -57,7 +57,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 SEED = 20240611
-FIXTURE_DIMS = [32, 64, 128]
+# Narrow fixtures keep the checkout small (0.2M parameters, ~1 MB a file); attention from 32
+# channels on, so the deepest level has its attention block as the original's 128-channel levels do.
+FIXTURE_DIMS = [8, 16, 32]
+FIXTURE_ATTN_MIN = 32
+FIXTURE_RES = 32          # the check inputs' fine side (the coarse one is half)
 K_MAX = 1                # conv/linear values are k * step, |k| <= K_MAX
 NORM_STEP = 2.0 ** -6    # GroupNorm gamma/beta grid
 GROUPS, HEADS, ATTN_MIN = 8, 4, 128
@@ -132,7 +136,7 @@ class SelfAttention(nn.Module):
 class UNet(nn.Module):
     """Encoder/bottleneck/decoder of the original; `dual` adds the second timestep and time_combine."""
 
-    def __init__(self, hidden_dims, c_in, c_out, dual, embed_dim=None, time_dim=None):
+    def __init__(self, hidden_dims, c_in, c_out, dual, embed_dim=None, time_dim=None, attn_min=ATTN_MIN):
         super().__init__()
         dims = list(hidden_dims)
         embed_dim = embed_dim or dims[0]
@@ -146,7 +150,7 @@ class UNet(nn.Module):
         self.init_conv = nn.Conv2d(c_in, dims[0], 3, padding=1)
 
         def level(c_a, c_b):
-            attn = SelfAttention(c_b) if c_b >= ATTN_MIN else nn.Identity()
+            attn = SelfAttention(c_b) if c_b >= attn_min else nn.Identity()
             return nn.ModuleList([ResBlock(c_a, c_b, time_dim), ResBlock(c_b, c_b, time_dim), attn])
 
         widths_in = [dims[0]] + dims[:-1]
@@ -199,10 +203,10 @@ class UNet(nn.Module):
         return self._levels(x, self.time_mlp(t))
 
 
-def build(kind, dims, embed_dim=None, time_dim=None):
+def build(kind, dims, embed_dim=None, time_dim=None, attn_min=ATTN_MIN):
     if kind == 'lift':
-        return UNet(dims, 6, 6, True, embed_dim, time_dim)
-    return UNet(dims, 3, 3, False, embed_dim, time_dim)
+        return UNet(dims, 6, 6, True, embed_dim, time_dim, attn_min)
+    return UNet(dims, 3, 3, False, embed_dim, time_dim, attn_min)
 
 
 def n_params(m):
@@ -318,7 +322,7 @@ def checks(spec_path):
 # ----------------------------------------------------------------------------------------------
 
 def run_double(model, state, inputs):
-    m = build(model['kind'], FIXTURE_DIMS, *model['time_dims'])
+    m = build(model['kind'], FIXTURE_DIMS, *model['time_dims'], FIXTURE_ATTN_MIN)
     m.load_state_dict(state, strict=True)
     m = m.double().eval()
     with torch.no_grad():
@@ -328,7 +332,7 @@ def run_double(model, state, inputs):
 
 
 def make(kind, out_dir, time_dims):
-    model = build(kind, FIXTURE_DIMS, *time_dims)
+    model = build(kind, FIXTURE_DIMS, *time_dims, FIXTURE_ATTN_MIN)
     grids = randomise(model)
     shadow = ema_shadow(model, grids)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
@@ -342,10 +346,10 @@ def make(kind, out_dir, time_dims):
         ckpt.update(losses=[0.125, 0.0625, 0.046875])
     ckpt.update(epochs=3, ema_decay=0.9999)
 
-    x64 = torch.randn(2, 3, 64, 64).numpy()
+    x64 = torch.randn(2, 3, FIXTURE_RES, FIXTURE_RES).numpy()
     info = {'kind': kind, 'time_dims': time_dims}
     if kind == 'lift':
-        x32 = torch.randn(2, 3, 32, 32).numpy()
+        x32 = torch.randn(2, 3, FIXTURE_RES // 2, FIXTURE_RES // 2).numpy()
         t64 = np.array([999, 10], dtype=np.float32)
         t32 = np.array([500, 0], dtype=np.float32)
         ins = [x64, x32, t64, t32]
@@ -369,7 +373,7 @@ def make(kind, out_dir, time_dims):
     # sanity: reload and recompute in float32; raw and EMA outputs must differ
     back = torch.load(pth)
     assert back['model_state'].keys() == state.keys()
-    m = build(kind, FIXTURE_DIMS, *time_dims)
+    m = build(kind, FIXTURE_DIMS, *time_dims, FIXTURE_ATTN_MIN)
     m.load_state_dict(back['model_state'])
     m.eval()
     with torch.no_grad():
