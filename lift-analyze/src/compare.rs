@@ -31,7 +31,11 @@ impl Summary {
 
     /// "x ± s" (ddof 0), or "x" for one value.
     pub fn show(&self) -> String {
-        if self.n > 1 { format!("{:.2} ± {:.2}", self.mean, self.std) } else { format!("{:.2}", self.mean) }
+        if self.n > 1 {
+            format!("{:.2} ± {:.2}", self.mean, self.std)
+        } else {
+            format!("{:.2}", self.mean)
+        }
     }
 }
 
@@ -75,7 +79,11 @@ pub fn statement(metric: &str, (name_a, a): (&str, &Summary), (name_b, b): (&str
 
 /// A p-value as the report prints it.
 pub fn p_value(p: f64) -> String {
-    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
 }
 
 #[cfg(test)]

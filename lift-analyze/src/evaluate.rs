@@ -14,8 +14,8 @@ use lift_core::{run_on, Devices, ModelKind, Snapshot, Strategy, TimestepRule};
 use serde::{Deserialize, Serialize};
 
 use crate::fid::features::FeatureFile;
-use crate::fid::kid::{kid, Kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
 use crate::fid::frechet::Reference;
+use crate::fid::kid::{kid, Kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
 use crate::fid::{FeatureJob, Stats, DIM};
 use crate::generate::{FeatureSpec, GenerateJob};
 use crate::images::{folder_planes, planes_of, real_files};
@@ -205,7 +205,8 @@ pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
 
 /// pool3 features of image files on the job's main device.
 fn file_features(job: &EvaluateJob, files: &[PathBuf], resolution: usize, label: String) -> Result<Vec<f32>> {
-    let feature_job = FeatureJob { weights: job.inception.clone(), files: files.to_vec(), resolution, resize: job.study.fid_resize, batch: job.study.batch, label };
+    let feature_job =
+        FeatureJob { weights: job.inception.clone(), files: files.to_vec(), resolution, resize: job.study.fid_resize, batch: job.study.batch, label };
     run_on(job.devices.main(), feature_job)?
 }
 

@@ -222,11 +222,9 @@ impl BackendTask for GenerateJob {
         std::fs::create_dir_all(&self.out).with_context(|| format!("cannot create {}", self.out.display()))?;
         let record = self.out.join("generation.json");
         match lift_core::io::read_json::<GenerateJob>(&record) {
-            Ok(previous) if previous.identity() != self.identity() => bail!(
-                "{} holds images of another generation (see {}); use another --out",
-                self.out.display(),
-                record.display()
-            ),
+            Ok(previous) if previous.identity() != self.identity() => {
+                bail!("{} holds images of another generation (see {}); use another --out", self.out.display(), record.display())
+            }
             _ => lift_core::io::write_json(&record, &GenerateJob { shard: Shard::WHOLE, ..self.clone() })?,
         }
         let inception = match &self.features {

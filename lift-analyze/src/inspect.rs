@@ -67,9 +67,7 @@ pub fn summary(s: &NoiseSchedule) -> ScheduleSummary {
 
 /// Every timestep's ᾱ, SNR and log SNR.
 pub fn schedule_table(s: &NoiseSchedule) -> Vec<ScheduleRow> {
-    (0..s.len())
-        .map(|t| ScheduleRow { t, alpha_bar: s.alpha_bar(t), snr: s.snr(t), log_snr: s.log_snr(t) })
-        .collect()
+    (0..s.len()).map(|t| ScheduleRow { t, alpha_bar: s.alpha_bar(t), snr: s.snr(t), log_snr: s.log_snr(t) }).collect()
 }
 
 /// Human-readable form of an [`Inspection`].

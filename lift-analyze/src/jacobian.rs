@@ -169,11 +169,8 @@ mod tests {
         // W²[o,i,a,b] · #{output pixels whose (a,b) tap is in bounds} = Σ W²[o,i,a,b]·n(a)·n(b)
         // with n(centre) = 5 and n(edge tap) = 4.
         let dev = Default::default();
-        let conv = seeded_module(
-            Conv2dConfig::new([2, 2], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).with_bias(false).init::<A>(&dev),
-            6,
-        )
-        .no_grad();
+        let conv =
+            seeded_module(Conv2dConfig::new([2, 2], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).with_bias(false).init::<A>(&dev), 6).no_grad();
         let w: Vec<f32> = conv.weight.val().inner().into_data().to_vec().unwrap();
         let taps = |k: usize| if k == 1 { 5.0 } else { 4.0 };
         let mut exact = 0.0;
@@ -189,5 +186,4 @@ mod tests {
             assert!((e.mean - exact).abs() / exact < 0.1, "{name}: {e:?} vs exact {exact}");
         }
     }
-
 }

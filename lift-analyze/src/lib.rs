@@ -23,7 +23,7 @@ pub mod progress;
 pub mod spread;
 pub mod stats;
 pub mod study_dir;
-pub mod sweep;
 pub mod swd;
+pub mod sweep;
 pub mod torch_archive;
 pub mod torch_import;

@@ -111,7 +111,13 @@ pub fn check(reference: &Reference, features: &[f32], planes: &Planes) -> Result
         bail!("the memorisation check needs training images");
     }
     if features.len() / dim != planes.n || reference.train_planes.side != planes.side {
-        bail!("memorisation check: {} feature rows for {} images of side {} (training images: side {})", features.len() / dim, planes.n, planes.side, reference.train_planes.side);
+        bail!(
+            "memorisation check: {} feature rows for {} images of side {} (training images: side {})",
+            features.len() / dim,
+            planes.n,
+            planes.side,
+            reference.train_planes.side
+        );
     }
     let rms = 1.0 / pixels as f64;
     let (f, p) = (nearest(features, &reference.train_features, dim, 1.0), nearest(&planes.data, &reference.train_planes.data, pixels, rms));

@@ -146,11 +146,8 @@ impl BackendTask for MseJob {
         let (train, _) = set.split(config.train.validation_fraction, config.train.seed);
         let idx = test_images(&set, &train, self.samples, self.protocol, self.seed);
         let t = self.timestep;
-        let specs = [
-            ("1", "both scales noisy", Clean::Neither),
-            ("2a", "clean 32x32 + noisy 64x64", Clean::Coarse),
-            ("2b", "clean 64x64 + noisy 32x32", Clean::Fine),
-        ];
+        let specs =
+            [("1", "both scales noisy", Clean::Neither), ("2a", "clean 32x32 + noisy 64x64", Clean::Coarse), ("2b", "clean 64x64 + noisy 32x32", Clean::Fine)];
         let mut tests = Vec::new();
         for (k, (name, description, clean)) in specs.into_iter().enumerate() {
             let mut sums = [(0.0, 0usize); 2];
@@ -167,14 +164,7 @@ impl BackendTask for MseJob {
             let (t64, t32) = clean.labels(t);
             tests.push(MseTest { name: name.into(), description: description.into(), t64, t32, mse_64, mse_32, mse_total: (mse_64 + mse_32) / 2.0 });
         }
-        Ok(MseReport {
-            timestep: t,
-            samples: idx.len(),
-            protocol: self.protocol,
-            checkpoint: self.run.display().to_string(),
-            weights: self.weights,
-            tests,
-        })
+        Ok(MseReport { timestep: t, samples: idx.len(), protocol: self.protocol, checkpoint: self.run.display().to_string(), weights: self.weights, tests })
     }
 }
 
@@ -183,21 +173,15 @@ impl MseReport {
     pub fn markdown(&self) -> String {
         let mut s = String::from("| Test | t64 | t32 | MSE 64x64 | MSE 32x32 | Total |\n|---|---|---|---|---|---|\n");
         for t in &self.tests {
-            s.push_str(&format!(
-                "| Test {} ({}) | {} | {} | {:.4} | {:.4} | {:.4} |\n",
-                t.name, t.description, t.t64, t.t32, t.mse_64, t.mse_32, t.mse_total
-            ));
+            s.push_str(&format!("| Test {} ({}) | {} | {} | {:.4} | {:.4} | {:.4} |\n", t.name, t.description, t.t64, t.t32, t.mse_64, t.mse_32, t.mse_total));
         }
         s
     }
 
     /// Bar chart of the three tests.
     pub fn chart(&self) -> Canvas {
-        let groups: Vec<Group> = self
-            .tests
-            .iter()
-            .map(|t| Group { label: format!("Test {}", t.name), values: vec![t.mse_64, t.mse_32, t.mse_total] })
-            .collect();
+        let groups: Vec<Group> =
+            self.tests.iter().map(|t| Group { label: format!("Test {}", t.name), values: vec![t.mse_64, t.mse_32, t.mse_total] }).collect();
         bar_chart(
             &format!("MSE tests (t = {}, {} images, {} protocol)", self.timestep, self.samples, self.protocol),
             &[("MSE 64x64", [59, 81, 139]), ("MSE 32x32", [33, 144, 141]), ("total", [170, 220, 50])],

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
 use lift_core::chain_rule::ChainRule;
 use lift_core::path::{PathCosts, PathMeta};
 use lift_core::strategy::DpCost;
 use lift_core::study::StudyConfig;
-use clap::ValueEnum;
 use lift_core::{NoiseSchedule, PathFile, Snapshot, Strategy, TimestepRule};
 
 use crate::dp::{cheapest_path_with_retry, diagonal_path, CostMap};
@@ -23,10 +23,7 @@ pub fn cost_pair(e: &Errors, cost: DpCost) -> (Matrix, Matrix) {
         DpCost::Fine => (e.hh.clone(), zip_with(&e.ll, &e.ll, |_, _| 0.0)),
         DpCost::Total => (e.hh.clone(), e.ll.clone()),
         DpCost::Weighted(alpha) => (zip_with(&e.hh, &e.hl, |a, b| a + alpha * b), zip_with(&e.ll, &e.lh, |a, b| a + alpha * b)),
-        DpCost::Multiplicative => (
-            zip_with(&e.hh, &e.hl, |a, b| a * (1.0 + b / (a + EPS))),
-            zip_with(&e.ll, &e.lh, |a, b| a * (1.0 + b / (a + EPS))),
-        ),
+        DpCost::Multiplicative => (zip_with(&e.hh, &e.hl, |a, b| a * (1.0 + b / (a + EPS))), zip_with(&e.ll, &e.lh, |a, b| a * (1.0 + b / (a + EPS)))),
     }
 }
 
@@ -115,7 +112,15 @@ pub fn path_steps(strategy: Strategy, protocol: TimestepRule, steps: usize, trai
 /// Writes, from the heatmap `file` of a snapshot's heatmap seed `seed`: the path of every
 /// heatmap strategy and protocol of `study`, the grid diagonal's (whose cost the report compares),
 /// and DP-Total under every chain rule (reference protocol). Returns the files.
-pub fn write_study_paths(dir: &StudyDir, snapshot: Snapshot, seed: usize, file: &Path, study: &StudyConfig, steps: usize, schedule: &NoiseSchedule) -> Result<Vec<PathBuf>> {
+pub fn write_study_paths(
+    dir: &StudyDir,
+    snapshot: Snapshot,
+    seed: usize,
+    file: &Path,
+    study: &StudyConfig,
+    steps: usize,
+    schedule: &NoiseSchedule,
+) -> Result<Vec<PathBuf>> {
     let map = Heatmap::load(file)?;
     let mut files = Vec::new();
     let mut write = |strategy: Strategy, protocol: TimestepRule, chain_rule: ChainRule, out: PathBuf| -> Result<()> {
@@ -173,7 +178,9 @@ mod tests {
             lift_core::io::write_json(&file, &p).unwrap();
             assert_eq!(PathFile::load(&file, 1000).unwrap(), p);
         }
-        assert!(find_path(&map, Path::new("h"), PathRequest { strategy: Strategy::Random32, chain_rule: ChainRule::Sl, steps: 6, max_jump: 5 }, &schedule).is_err());
+        assert!(
+            find_path(&map, Path::new("h"), PathRequest { strategy: Strategy::Random32, chain_rule: ChainRule::Sl, steps: 6, max_jump: 5 }, &schedule).is_err()
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -110,9 +110,6 @@ mod tests {
             d.samples("lift", snap, Strategy::DpTotal, TimestepRule::Reference, 0),
             PathBuf::from("s/evaluate/samples/lift/raw-e40/dp-total-reference/seed-0")
         );
-        assert_eq!(
-            d.real_features(32, RealSubset::Random, 512, Resize::BicubicAntialias),
-            PathBuf::from("s/evaluate/real-32px-random512-bicubic-aa.f32")
-        );
+        assert_eq!(d.real_features(32, RealSubset::Random, 512, Resize::BicubicAntialias), PathBuf::from("s/evaluate/real-32px-random512-bicubic-aa.f32"));
     }
 }

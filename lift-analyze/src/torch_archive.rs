@@ -89,8 +89,7 @@ impl Archive {
     /// Opens `path` and finds its top-level `data.pkl`.
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let zip = zip::ZipArchive::new(file)
-            .with_context(|| format!("{} is not a PyTorch zip archive (torch.save since 1.6 writes one)", path.display()))?;
+        let zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a PyTorch zip archive (torch.save since 1.6 writes one)", path.display()))?;
         let pkl = zip
             .file_names()
             .find(|n| n.ends_with("/data.pkl") && n.matches('/').count() == 1)

@@ -14,13 +14,8 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 /// Runs `lift-analyze args`; returns (exit code, stderr). Fails the test on a hang.
 fn run(args: &[String]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lift-analyze"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_lift-analyze")).args(args).env("RUST_BACKTRACE", "0").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > LIMIT {

@@ -15,8 +15,7 @@ fn root() -> PathBuf {
 
 fn inputs() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let r = root();
-    let (google, twitter, weights) =
-        (r.join("artifacts/data/emoji-google-64"), r.join("artifacts/data/emoji-twitter-64"), r.join(DEFAULT_WEIGHTS));
+    let (google, twitter, weights) = (r.join("artifacts/data/emoji-google-64"), r.join("artifacts/data/emoji-twitter-64"), r.join(DEFAULT_WEIGHTS));
     let missing: Vec<&PathBuf> = [&google, &twitter, &weights].into_iter().filter(|p| !p.exists()).collect();
     if missing.is_empty() {
         return Some((google, twitter, weights));

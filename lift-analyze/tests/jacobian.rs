@@ -2,10 +2,10 @@
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Distribution, Tensor};
-use lift_core::grid::{Grid, GridSpec};
+use lift_analyze::clean_images::Images;
 use lift_analyze::heatmap::{estimate_cell, Analysed};
 use lift_analyze::jacobian::Estimator;
-use lift_analyze::clean_images::Images;
+use lift_core::grid::{Grid, GridSpec};
 use lift_core::model::init::{seeded_module, seeded_tensor};
 use lift_core::{LiftConfig, LiftUNet, NoiseSchedule};
 
@@ -65,7 +65,11 @@ fn vjp_is_the_transpose_of_the_finite_difference_jvp() {
         let f = |step: Tensor<Flex, 4>| {
             let (x, z) = if input == 0 { (x64.clone() + step, x32.clone()) } else { (x64.clone(), x32.clone() + step) };
             let (e64, e32) = m.inner.forward(x, z, t64.clone(), t32.clone());
-            if output == 0 { e64 } else { e32 }
+            if output == 0 {
+                e64
+            } else {
+                e32
+            }
         };
         let js = (f(ps.clone().mul_scalar(h)) - f(ps.clone().mul_scalar(-h))).div_scalar(2.0 * h);
         let forward: f64 = (js * pr).sum().into_scalar() as f64;

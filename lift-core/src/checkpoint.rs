@@ -25,8 +25,7 @@ type WeightsRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
 /// Serialises a module's weights (f32, exact round trip).
 pub fn module_to_bytes<B: Backend, M: Module<B>>(module: M) -> Result<Vec<u8>> {
-    Recorder::<B>::record(&WeightsRecorder::default(), module.into_record(), ())
-        .map_err(|e| anyhow::anyhow!("cannot serialise weights: {e:?}"))
+    Recorder::<B>::record(&WeightsRecorder::default(), module.into_record(), ()).map_err(|e| anyhow::anyhow!("cannot serialise weights: {e:?}"))
 }
 
 /// Writes a module's weights atomically.
@@ -44,8 +43,7 @@ pub fn load_module<B: Backend, M: Module<B>>(template: M, path: &Path, device: &
 /// Loads weights from bytes made by [`module_to_bytes`].
 pub fn module_from_bytes<B: Backend, M: Module<B>>(template: M, bytes: Vec<u8>, device: &B::Device) -> Result<M> {
     let expected = param_shapes(&template);
-    let record = Recorder::<B>::load(&WeightsRecorder::default(), bytes, device)
-        .map_err(|e| anyhow::anyhow!("not a weights file of this model ({e:?})"))?;
+    let record = Recorder::<B>::load(&WeightsRecorder::default(), bytes, device).map_err(|e| anyhow::anyhow!("not a weights file of this model ({e:?})"))?;
     let module = template.load_record(record);
     let found = param_shapes(&module);
     if found != expected {

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::schedule::{NoiseSchedule, ScheduleKind};
 use crate::study::StudyConfig;
-pub use crate::train_config::{LrSchedule, Precision, TrainConfig};
 use crate::timesteps::TimestepRule;
+pub use crate::train_config::{LrSchedule, Precision, TrainConfig};
 
 /// Shape of the UNet shared by the LIFT model and the single-scale baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,8 +113,7 @@ pub struct LiftConfig {
 impl LiftConfig {
     /// Reads, parses and validates a TOML file; errors name the file and the key.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
         Self::from_toml(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 
@@ -175,10 +174,7 @@ impl ModelConfig {
         }
         let factor = 1usize << self.dims.len();
         if self.resolution == 0 || !self.resolution.is_multiple_of(factor) {
-            bail!(
-                "model.resolution {} is not divisible by 2^levels = {factor} (levels = len(model.dims))",
-                self.resolution
-            );
+            bail!("model.resolution {} is not divisible by 2^levels = {factor} (levels = len(model.dims))", self.resolution);
         }
         Ok(())
     }

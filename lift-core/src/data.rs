@@ -214,8 +214,7 @@ pub fn average_2x2(chw: &[f32], resolution: usize) -> Vec<f32> {
         for y in 0..h {
             for x in 0..h {
                 let at = |yy: usize, xx: usize| chw[c * r * r + yy * r + xx];
-                out[c * h * h + y * h + x] =
-                    (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4.0;
+                out[c * h * h + y * h + x] = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4.0;
             }
         }
     }

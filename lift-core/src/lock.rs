@@ -26,7 +26,8 @@ impl FolderLock {
     pub fn acquire(folder: &Path, what: &str) -> Result<Self> {
         std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
         let path = folder.join(FILE);
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -40,7 +41,10 @@ impl FolderLock {
             }
             Err(TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {}", path.display())),
         }
-        file.set_len(0).and_then(|_| file.rewind()).and_then(|_| write!(file, "pid {}, {what}", std::process::id())).with_context(|| format!("cannot write {}", path.display()))?;
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| write!(file, "pid {}, {what}", std::process::id()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Self { _file: file, folder: folder.to_path_buf() })
     }
 }

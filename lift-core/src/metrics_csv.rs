@@ -6,19 +6,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 /// The columns, in file order.
-pub const COLUMNS: [&str; 11] = [
-    EPOCH,
-    TRAIN_LOSS,
-    "train_loss_64",
-    "train_loss_32",
-    VALID_LOSS,
-    "valid_loss_64",
-    "valid_loss_32",
-    VALID_EMA_LOSS,
-    "lr",
-    IMAGES_PER_S,
-    "seconds",
-];
+pub const COLUMNS: [&str; 11] =
+    [EPOCH, TRAIN_LOSS, "train_loss_64", "train_loss_32", VALID_LOSS, "valid_loss_64", "valid_loss_32", VALID_EMA_LOSS, "lr", IMAGES_PER_S, "seconds"];
 
 pub const EPOCH: &str = "epoch";
 /// Training loss, summed over the scales for LIFT.

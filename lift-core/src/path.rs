@@ -40,12 +40,7 @@ impl SamplingPath {
     /// The DDIM steps: each evaluation paired with the next one, the last with (0, 0).
     pub fn steps(&self) -> Vec<PathStep> {
         let n = self.timesteps.len();
-        (0..n)
-            .map(|i| PathStep {
-                t: self.timesteps[i],
-                t_prev: if i + 1 < n { self.timesteps[i + 1] } else { [0, 0] },
-            })
-            .collect()
+        (0..n).map(|i| PathStep { t: self.timesteps[i], t_prev: if i + 1 < n { self.timesteps[i + 1] } else { [0, 0] } }).collect()
     }
 
     /// Checks that the path is non-empty, inside the schedule and never gets noisier.
@@ -110,14 +105,10 @@ impl PathFile {
     /// Reads and checks a path file.
     pub fn load(path: &Path, train_timesteps: usize) -> Result<Self> {
         let file: Self = crate::io::read_json(path)?;
-        if file.snr.len() != file.timesteps.len()
-            || (!file.indices.is_empty() && file.indices.len() != file.timesteps.len())
-        {
+        if file.snr.len() != file.timesteps.len() || (!file.indices.is_empty() && file.indices.len() != file.timesteps.len()) {
             bail!("{}: indices, timesteps and snr must have the same length", path.display());
         }
-        file.sampling_path()
-            .validate(train_timesteps)
-            .with_context(|| format!("{} is not a usable sampling path", path.display()))?;
+        file.sampling_path().validate(train_timesteps).with_context(|| format!("{} is not a usable sampling path", path.display()))?;
         Ok(file)
     }
 

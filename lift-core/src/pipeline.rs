@@ -84,12 +84,7 @@ fn in_cpu_parts<B: Backend, const I: usize, const O: usize>(
 ///
 /// # Shapes
 /// - `x`: `[batch, 3, res, res]` → the same.
-pub fn sample_baseline<B: Backend>(
-    model: &BaselineUNet<B>,
-    schedule: &NoiseSchedule,
-    timesteps: &[usize],
-    x: Tensor<B, 4>,
-) -> Tensor<B, 4> {
+pub fn sample_baseline<B: Backend>(model: &BaselineUNet<B>, schedule: &NoiseSchedule, timesteps: &[usize], x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [x] = in_cpu_parts([x], |[mut x], _| {
         let batch = x.dims()[0];
         let device = x.device();

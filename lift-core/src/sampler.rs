@@ -24,11 +24,7 @@ pub struct DdimOutput<B: Backend, const D: usize> {
 ///
 /// # Shapes
 /// - `x_t`, `eps_hat`: any shape, equal; the output has the same shape.
-pub fn ddim_step<B: Backend, const D: usize>(
-    x_t: Tensor<B, D>,
-    eps_hat: Tensor<B, D>,
-    alphas: StepAlphas,
-) -> DdimOutput<B, D> {
+pub fn ddim_step<B: Backend, const D: usize>(x_t: Tensor<B, D>, eps_hat: Tensor<B, D>, alphas: StepAlphas) -> DdimOutput<B, D> {
     let StepAlphas { alpha_bar: a, alpha_bar_prev: a_prev } = alphas;
     let (sa, s1a) = (a.sqrt(), (1.0 - a).sqrt());
     let x0 = (x_t.clone() - eps_hat * s1a).div_scalar(sa).clamp(-1.0, 1.0);
@@ -47,11 +43,8 @@ mod tests {
 
     fn step(x: f32, eps: f32, a: f64, a_prev: f64) -> (f32, f32) {
         let dev = Default::default();
-        let out = ddim_step(
-            Tensor::<B, 1>::from_floats([x], &dev),
-            Tensor::<B, 1>::from_floats([eps], &dev),
-            StepAlphas { alpha_bar: a, alpha_bar_prev: a_prev },
-        );
+        let out =
+            ddim_step(Tensor::<B, 1>::from_floats([x], &dev), Tensor::<B, 1>::from_floats([eps], &dev), StepAlphas { alpha_bar: a, alpha_bar_prev: a_prev });
         (out.prev.into_scalar(), out.x0.into_scalar())
     }
 

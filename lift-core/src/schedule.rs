@@ -36,15 +36,9 @@ impl NoiseSchedule {
         assert!(timesteps >= 2, "a schedule needs at least two timesteps");
         let n = timesteps as f64;
         let betas: Vec<f64> = match kind {
-            ScheduleKind::Linear => (0..timesteps)
-                .map(|i| 1e-4 + (0.02 - 1e-4) * i as f64 / (n - 1.0))
-                .collect(),
+            ScheduleKind::Linear => (0..timesteps).map(|i| 1e-4 + (0.02 - 1e-4) * i as f64 / (n - 1.0)).collect(),
             ScheduleKind::Cosine | ScheduleKind::CosineClipped => {
-                let f = |t: f64| {
-                    ((t / n + COSINE_OFFSET) / (1.0 + COSINE_OFFSET) * std::f64::consts::FRAC_PI_2)
-                        .cos()
-                        .powi(2)
-                };
+                let f = |t: f64| ((t / n + COSINE_OFFSET) / (1.0 + COSINE_OFFSET) * std::f64::consts::FRAC_PI_2).cos().powi(2);
                 (0..timesteps)
                     .map(|i| {
                         let beta = 1.0 - f(i as f64 + 1.0) / f(i as f64);
@@ -199,11 +193,7 @@ mod tests {
         assert_eq!(s.len(), 1000);
         for (t, expected) in ALPHA_BAR {
             // The table is rounded to 6 decimals: allow half a unit in the last place.
-            assert!(
-                (s.alpha_bar(t) - expected).abs() <= 5e-7 + 1e-12,
-                "alpha_bar({t}) = {} vs {expected}",
-                s.alpha_bar(t)
-            );
+            assert!((s.alpha_bar(t) - expected).abs() <= 5e-7 + 1e-12, "alpha_bar({t}) = {} vs {expected}", s.alpha_bar(t));
         }
     }
 

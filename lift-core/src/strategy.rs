@@ -142,8 +142,22 @@ mod tests {
         let names: Vec<String> = Strategy::value_variants().iter().map(|s| s.to_string()).collect();
         assert_eq!(
             names,
-            ["baseline", "diagonal", "dp-64", "dp-total", "dp-w1", "dp-w10", "dp-w100", "dp-w1000", "dp-mult", "random32", "fixed32", "greedy", "snr-map",
-                "snr-map-64"]
+            [
+                "baseline",
+                "diagonal",
+                "dp-64",
+                "dp-total",
+                "dp-w1",
+                "dp-w10",
+                "dp-w100",
+                "dp-w1000",
+                "dp-mult",
+                "random32",
+                "fixed32",
+                "greedy",
+                "snr-map",
+                "snr-map-64"
+            ]
         );
         for s in Strategy::value_variants() {
             assert_eq!(s.to_string().parse::<Strategy>().unwrap(), *s);

@@ -214,7 +214,11 @@ impl StudyConfig {
     /// The weights a single analysis uses by default: EMA when the study evaluates it (the
     /// original's best results), else the first listed.
     pub fn main_weights(&self) -> Weights {
-        if self.weights.contains(&Weights::Ema) { Weights::Ema } else { self.weights.first().copied().unwrap_or_default() }
+        if self.weights.contains(&Weights::Ema) {
+            Weights::Ema
+        } else {
+            self.weights.first().copied().unwrap_or_default()
+        }
     }
 
     /// Every evaluated (weights, epoch) of a run of `epochs` epochs, by weights then epoch.

@@ -44,9 +44,7 @@ pub fn linspace_timesteps(start: usize, n: usize) -> Vec<usize> {
     if n == 1 {
         return vec![start];
     }
-    (0..n)
-        .map(|i| (start as f64 * (1.0 - i as f64 / (n - 1) as f64)).round() as usize)
-        .collect()
+    (0..n).map(|i| (start as f64 * (1.0 - i as f64 / (n - 1) as f64)).round() as usize).collect()
 }
 
 #[cfg(test)]

@@ -108,7 +108,13 @@ fn pooling_matches_burns_without_autodiff() {
     use lift_core::kernels::{avg_pool2d, max_pool2d};
     let dev = Default::default();
     // The Inception network's pools, the UNets' 2× downsample, and a rectangular one.
-    for (dims, k, s, p) in [([2, 5, 35, 35], [3, 3], [1, 1], [1, 1]), ([2, 3, 17, 17], [3, 3], [2, 2], [0, 0]), ([1, 4, 8, 8], [8, 8], [8, 8], [0, 0]), ([3, 2, 16, 16], [2, 2], [2, 2], [0, 0]), ([1, 2, 9, 7], [3, 2], [2, 1], [1, 1])] {
+    for (dims, k, s, p) in [
+        ([2, 5, 35, 35], [3, 3], [1, 1], [1, 1]),
+        ([2, 3, 17, 17], [3, 3], [2, 2], [0, 0]),
+        ([1, 4, 8, 8], [8, 8], [8, 8], [0, 0]),
+        ([3, 2, 16, 16], [2, 2], [2, 2], [0, 0]),
+        ([1, 2, 9, 7], [3, 2], [2, 1], [1, 1]),
+    ] {
         let x = Tensor::<Flex, 4>::random(dims, Distribution::Normal(0.0, 1.0), &dev);
         let max = relative_gap(max_pool2d(x.clone(), k, s, p), module::max_pool2d(x.clone(), k, s, p, [1, 1], false));
         assert!(max < 1e-6, "max pool {dims:?} {k:?}: {max:e}");
@@ -128,7 +134,10 @@ fn fused_relu_and_channel_concatenation_match_burns() {
     use burn::tensor::activation::relu;
     use lift_core::kernels::{cat_channels, conv2d_relu};
     let dev = Default::default();
-    for (conv, dims) in [(Conv2dConfig::new([3, 5], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)), [2, 3, 9, 7]), (Conv2dConfig::new([4, 6], [1, 1]), [3, 4, 5, 5])] {
+    for (conv, dims) in [
+        (Conv2dConfig::new([3, 5], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)), [2, 3, 9, 7]),
+        (Conv2dConfig::new([4, 6], [1, 1]), [3, 4, 5, 5]),
+    ] {
         let conv = conv.init::<Flex>(&dev);
         let x = Tensor::<Flex, 4>::random(dims, Distribution::Normal(0.0, 1.0), &dev);
         let want = relu(conv.forward(x.clone()));

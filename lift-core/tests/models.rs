@@ -9,23 +9,13 @@ use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelConfig};
 type B = Flex;
 
 fn model_config(dims: &[usize], time_embed_dim: usize, time_dim: usize) -> ModelConfig {
-    ModelConfig {
-        dims: dims.to_vec(),
-        groups: 8,
-        heads: 4,
-        attention_min_channels: 128,
-        time_embed_dim,
-        time_dim,
-        resolution: 64,
-    }
+    ModelConfig { dims: dims.to_vec(), groups: 8, heads: 4, attention_min_channels: 128, time_embed_dim, time_dim, resolution: 64 }
 }
 
 #[test]
 fn paper_parameter_counts_match_the_original() {
     // reference-facts.md: 58,475,206 (LIFT) and 58,274,627 (baseline) with [64,128,256,512].
-    let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/paper.toml")))
-        .unwrap()
-        .model;
+    let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/paper.toml"))).unwrap().model;
     let dev = Default::default();
     assert_eq!(LiftUNet::<B>::new(&config, &dev).num_params(), 58_475_206);
     assert_eq!(BaselineUNet::<B>::new(&config, &dev).num_params(), 58_274_627);
@@ -57,9 +47,7 @@ fn tiny_parameter_counts_by_hand() {
     //   dec 16: up(32) 16,416 + 11,200 + 5,744 = 33,360
     //   out: gn 32 + conv 16→6 870 = 902                               total 930,806
     // Baseline: conv_in 3→16 is 432 fewer, no combine MLP (−12,416), conv_out 16→3 is 435 fewer.
-    let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml")))
-        .unwrap()
-        .model;
+    let config = LiftConfig::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap().model;
     let expected = ModelConfig { attention_min_channels: 64, resolution: 32, ..model_config(&[16, 32, 64], 16, 64) };
     assert_eq!(config, expected);
     let dev = Default::default();
@@ -128,7 +116,8 @@ fn sampling_in_cpu_parts_gives_the_whole_batch_s_images() {
     use lift_core::pipeline::{sample_baseline, sample_lift};
     use lift_core::{NoiseSchedule, SamplingPath};
     let dev = Default::default();
-    let (x64, x32) = (seeded_tensor([3, 3, 16, 16], Distribution::Normal(0.0, 1.0), 11, &dev), seeded_tensor([3, 3, 8, 8], Distribution::Normal(0.0, 1.0), 12, &dev));
+    let (x64, x32) =
+        (seeded_tensor([3, 3, 16, 16], Distribution::Normal(0.0, 1.0), 11, &dev), seeded_tensor([3, 3, 8, 8], Distribution::Normal(0.0, 1.0), 12, &dev));
     let (net, base) = (lift(5), seeded_module(BaselineUNet::<B>::new(&small_config(), &dev), 6));
     let (schedule, timesteps) = (NoiseSchedule::reference(), vec![999, 600, 300, 0]);
     let path = SamplingPath::diagonal(&timesteps);

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use lift_core::config::TrainConfig;
 use lift_core::data::{average_2x2, coarse_side, ImageSet};
 use lift_core::schedule::add_noise_host;
 use lift_core::seed::mix;
-use lift_core::config::TrainConfig;
 use lift_core::NoiseSchedule;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -147,15 +147,7 @@ impl<B: Backend> EpochLoader<B> {
         Self::new(source, indices, batch_size, seed, false, 1, device)
     }
 
-    fn new(
-        source: Arc<NoiseSource>,
-        indices: Vec<usize>,
-        batch_size: usize,
-        seed: u64,
-        vary_per_epoch: bool,
-        first_epoch: usize,
-        device: B::Device,
-    ) -> Self {
+    fn new(source: Arc<NoiseSource>, indices: Vec<usize>, batch_size: usize, seed: u64, vary_per_epoch: bool, first_epoch: usize, device: B::Device) -> Self {
         Self {
             source,
             per_epoch: indices.len(),
@@ -200,7 +192,6 @@ impl<B: Backend> EpochLoader<B> {
             .map(|b| b[d * b.len() / n..(d + 1) * b.len() / n].to_vec())
             .collect()
     }
-
 
     /// The batch at position `k` of `epoch`, for tests and fixed-batch evaluation.
     pub fn batch_of(&self, epoch: usize, k: usize) -> NoisedBatch<B> {

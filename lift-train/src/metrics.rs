@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::train::metric::state::{FormatOptions, NumericMetricState};
-use burn::train::metric::{
-    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry, SerializedEntry,
-};
+use burn::train::metric::{Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry, SerializedEntry};
 use burn::train::Interrupter;
 
 use crate::step::StepStats;
@@ -52,12 +50,7 @@ impl Metric for LossMetric {
     fn update(&mut self, stats: &StepStats, meta: &MetricMetadata) -> SerializedEntry {
         let value = (self.pick)(stats).unwrap_or(f64::NAN);
         if let Some(guard) = self.guard.as_ref().filter(|_| !value.is_finite()) {
-            guard.stop(Some(&format!(
-                "{} is {value} at epoch {}, iteration {}",
-                self.name,
-                meta.global_progress.items_processed,
-                meta.iteration.unwrap_or(0)
-            )));
+            guard.stop(Some(&format!("{} is {value} at epoch {}, iteration {}", self.name, meta.global_progress.items_processed, meta.iteration.unwrap_or(0))));
         }
         let mut entry = self.state.update(value, stats.batch_size, FormatOptions::new(self.name.clone()));
         let running = self.state.running_value().current();

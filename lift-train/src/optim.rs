@@ -2,9 +2,9 @@
 //! pass over its values on the CPU (`lift_core::kernels::adamw`) instead of Burn's ~15 tensor ops.
 //! Its state is Burn's `AdamWState`, so optimiser checkpoints load in either.
 
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdaptiveMomentumState, AdamW, AdamWConfig, AdamWState, LearningRate, SimpleOptimizer};
 use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, SimpleOptimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use lift_core::config::TrainConfig;
@@ -38,7 +38,13 @@ impl FusedAdamW {
 impl<B: Backend> SimpleOptimizer<B> for FusedAdamW {
     type State<const D: usize> = AdamWState<B, D>;
 
-    fn step<const D: usize>(&self, lr: LearningRate, tensor: Tensor<B, D>, grad: Tensor<B, D>, state: Option<Self::State<D>>) -> (Tensor<B, D>, Option<Self::State<D>>) {
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<B, D>,
+        grad: Tensor<B, D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<B, D>, Option<Self::State<D>>) {
         // AMSGrad's extra moment is Burn's alone.
         if state.as_ref().is_some_and(|s| s.momentum.max_moment_2.is_some()) {
             return self.burn.step(lr, tensor, grad, state);
@@ -49,7 +55,8 @@ impl<B: Backend> SimpleOptimizer<B> for FusedAdamW {
         match kernels::adamw(&step, (tensor, grad, moments)) {
             Ok([tensor, moment_1, moment_2]) => (tensor, Some(AdamWState::new(AdaptiveMomentumState { time, moment_1, moment_2, max_moment_2: None }))),
             Err((tensor, grad, moments)) => {
-                let state = moments.map(|[moment_1, moment_2]| AdamWState::new(AdaptiveMomentumState { time: time - 1, moment_1, moment_2, max_moment_2: None }));
+                let state =
+                    moments.map(|[moment_1, moment_2]| AdamWState::new(AdaptiveMomentumState { time: time - 1, moment_1, moment_2, max_moment_2: None }));
                 self.burn.step(lr, tensor, grad, state)
             }
         }
@@ -93,7 +100,8 @@ mod tests {
     fn train<O: Optimizer<Net<A>, A>>(mut net: Net<A>, optim: &mut O, steps: std::ops::Range<usize>) -> Net<A> {
         let device = Default::default();
         for k in steps {
-            let x = Tensor::<A, 1>::from_floats((0..24).map(|i| (i as f32 * 0.1).sin() + k as f32 * 0.3).collect::<Vec<_>>().as_slice(), &device).reshape([4, 6]);
+            let x =
+                Tensor::<A, 1>::from_floats((0..24).map(|i| (i as f32 * 0.1).sin() + k as f32 * 0.3).collect::<Vec<_>>().as_slice(), &device).reshape([4, 6]);
             let loss = net.b.forward(net.a.forward(x)).square().mean();
             let grads = GradientsParams::from_grads(loss.backward(), &net);
             net = optim.step(1e-2 * (k + 1) as f64, net, grads);

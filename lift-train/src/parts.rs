@@ -50,10 +50,8 @@ where
     M: Denoiser<B> + AutodiffModule<B> + 'static,
 {
     let size = batch.x64.dims()[0] as f64;
-    let work: Vec<Mutex<Option<(M, NoisedBatch<B>, f64)>>> = parts
-        .iter()
-        .map(|r| Mutex::new(Some((net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size))))
-        .collect();
+    let work: Vec<Mutex<Option<(M, NoisedBatch<B>, f64)>>> =
+        parts.iter().map(|r| Mutex::new(Some((net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size)))).collect();
     // Each part thread takes the next part nobody has taken, so a thread on a slower core (a busy
     // sibling, an efficiency core) does fewer parts. Each runs on a pool of its own (a part inside
     // another's backward would wait for a graph lock its own thread holds).

@@ -22,9 +22,9 @@ use crate::batch::{steps_per_epoch, EpochLoader, NoiseSource};
 use crate::checkpoints::CheckpointPolicy;
 use crate::metrics::{ImagesPerSecond, LossMetric, LrMetric, NewestGrid};
 use crate::plan::{all_hooks, LrPlan, StepPlan};
+use crate::recorder::AtomicRecorder;
 use crate::samples::sample_hook;
 use crate::snapshots::snapshot_hook;
-use crate::recorder::AtomicRecorder;
 use crate::step::{Denoiser, Diffusion, StepStats};
 
 /// How progress is shown.
@@ -131,11 +131,7 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
     info.epochs_completed = outcome.epochs_completed;
     lift_core::io::write_json(&run.info(), &info)?;
     if let Some(reason) = outcome.stopped {
-        bail!(
-            "training stopped: {reason}. The last complete checkpoint (epoch {}) is kept in {}",
-            outcome.epochs_completed,
-            run.checkpoints().display()
-        );
+        bail!("training stopped: {reason}. The last complete checkpoint (epoch {}) is kept in {}", outcome.epochs_completed, run.checkpoints().display());
     }
     Ok(info)
 }
@@ -284,18 +280,11 @@ impl TrainTask {
         let train = EpochLoader::<B>::train(source.clone(), self.train_idx.clone(), t, self.first_epoch, device.clone()).for_devices(devices.len());
         let valid = EpochLoader::<B::InnerBackend>::valid(source, self.valid_idx.clone(), t.batch_size, t.seed, device.clone());
         let interrupter = Interrupter::new();
-        let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> =
-            (opts.dashboard == Dashboard::Auto && std::io::stdout().is_terminal())
-                .then(|| Box::new(TuiMetricsRendererWrapper::new(interrupter.clone(), (resumed > 0).then_some(resumed))) as _);
-        let renderer = crate::renderer::EpochRenderer::new(
-            run.metrics(),
-            self.first_epoch,
-            !self.valid_idx.is_empty(),
-            tui,
-            newest_grid.clone(),
-            opts.model.to_string(),
-        )
-        .on_devices(devices.len());
+        let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> = (opts.dashboard == Dashboard::Auto && std::io::stdout().is_terminal())
+            .then(|| Box::new(TuiMetricsRendererWrapper::new(interrupter.clone(), (resumed > 0).then_some(resumed))) as _);
+        let renderer =
+            crate::renderer::EpochRenderer::new(run.metrics(), self.first_epoch, !self.valid_idx.is_empty(), tui, newest_grid.clone(), opts.model.to_string())
+                .on_devices(devices.len());
         let policy = CheckpointPolicy::new(t, epochs, checkpoint_epochs(&run.checkpoints()), run.checkpoints().join("best.json"));
         let pick_64: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_64);
         let pick_32: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_32);
@@ -345,8 +334,7 @@ where
     M::InnerModule: Denoiser<B::InnerBackend>,
 {
     let path = run.checkpoints().join(format!("model-{epoch}.mpk"));
-    let record = Recorder::<B>::load(&AtomicRecorder, path.clone(), device)
-        .map_err(|e| anyhow::anyhow!("cannot load checkpoint {}: {e:?}", path.display()))?;
+    let record = Recorder::<B>::load(&AtomicRecorder, path.clone(), device).map_err(|e| anyhow::anyhow!("cannot load checkpoint {}: {e:?}", path.display()))?;
     Ok(burn::module::Module::load_record(model, record))
 }
 

@@ -41,7 +41,8 @@ where
     let seed = mix(config.train.seed, 0x5A3F);
     Some(Arc::new(move |_net: &dyn Any, ema: &dyn Any, epoch: usize| {
         let Some(ema) = ema.downcast_ref::<M>().filter(|_| epoch.is_multiple_of(every)) else { return };
-        let noise = |side: usize, salt: u64| seeded_tensor::<B::InnerBackend, 4>([GRID_IMAGES, 3, side, side], Distribution::Normal(0.0, 1.0), seed ^ salt, &device);
+        let noise =
+            |side: usize, salt: u64| seeded_tensor::<B::InnerBackend, 4>([GRID_IMAGES, 3, side, side], Distribution::Normal(0.0, 1.0), seed ^ salt, &device);
         let (fine, coarse) = ema.valid().sample(&schedule, &timesteps, noise(r, 0), noise(c, 1));
         let fine: Vec<f32> = fine.into_data().to_vec().expect("f32 samples");
         let coarse: Option<Vec<f32>> = coarse.map(|t| t.into_data().to_vec().expect("f32 samples"));

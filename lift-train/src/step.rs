@@ -6,9 +6,9 @@ use burn::module::{AutodiffModule, Module, ModuleDisplay, ModuleMapper, Param};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{FloatDType, Tensor, TensorData, Transaction};
-use lift_core::config::Precision;
 use burn::train::metric::{Adaptor, ItemLazy};
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
+use lift_core::config::Precision;
 use lift_core::pipeline::{sample_baseline, sample_lift};
 use lift_core::{BaselineUNet, LiftUNet, NoiseSchedule, SamplingPath};
 
@@ -150,18 +150,8 @@ impl<B: Backend> ItemLazy for StepOutput<B> {
         if let Some(e) = self.ema_loss.clone() {
             tx = tx.register(e);
         }
-        let values: Vec<f64> = tx
-            .execute()
-            .into_iter()
-            .map(|d: TensorData| d.iter::<f64>().next().unwrap_or(f64::NAN))
-            .collect();
-        StepStats {
-            loss: values[0],
-            loss_64: values[1],
-            loss_32: values[2],
-            ema_loss: values.get(3).copied(),
-            batch_size: self.batch_size,
-        }
+        let values: Vec<f64> = tx.execute().into_iter().map(|d: TensorData| d.iter::<f64>().next().unwrap_or(f64::NAN)).collect();
+        StepStats { loss: values[0], loss_64: values[1], loss_32: values[2], ema_loss: values.get(3).copied(), batch_size: self.batch_size }
     }
 }
 

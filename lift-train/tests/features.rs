@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, SgdConfig};
 use burn::optim::lr_scheduler::LrScheduler;
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, SgdConfig};
 use burn::tensor::{DType, Tensor};
 use burn::train::TrainStep;
 use image::{Rgba, RgbaImage};

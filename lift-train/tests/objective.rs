@@ -51,10 +51,12 @@ fn a_batch_noises_each_scale_at_its_own_timestep_with_its_own_noise() {
         }
         // The coarse noise is drawn on its own, not pooled from the fine noise.
         let (e64, e32) = (values(&b.eps64), values(&b.eps32));
-        let pooled: Vec<f32> = (0..12).map(|k| {
-            let (c, y, x) = (k / 4, k % 4 / 2, k % 2);
-            (0..4).map(|d| e64[c * 16 + (2 * y + d / 2) * 4 + 2 * x + d % 2]).sum::<f32>() / 4.0
-        }).collect();
+        let pooled: Vec<f32> = (0..12)
+            .map(|k| {
+                let (c, y, x) = (k / 4, k % 4 / 2, k % 2);
+                (0..4).map(|d| e64[c * 16 + (2 * y + d / 2) * 4 + 2 * x + d % 2]).sum::<f32>() / 4.0
+            })
+            .collect();
         for scale in [1.0, 2.0] {
             assert!(e32.iter().zip(&pooled).any(|(a, p)| (a - scale * p).abs() > 1e-3), "ε₃₂ is {scale}× the pooled ε₆₄");
         }

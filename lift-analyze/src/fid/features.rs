@@ -27,13 +27,8 @@ impl FeatureFile {
         if !enabled {
             return Ok(None);
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let file =
+            OpenOptions::new().create(true).truncate(false).read(true).append(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let len = file.metadata()?.len();
         if len % RECORD != 0 {
             file.set_len(len - len % RECORD).with_context(|| format!("cannot repair {}", path.display()))?;
@@ -63,9 +58,7 @@ impl FeatureFile {
     /// The first `n` images' features of the file at `path`.
     pub fn read(path: &Path, n: usize) -> Result<Vec<f32>> {
         let mut bytes = Vec::new();
-        File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .with_context(|| format!("cannot read features {}", path.display()))?;
+        File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).with_context(|| format!("cannot read features {}", path.display()))?;
         let need = n * RECORD as usize;
         if bytes.len() < need {
             bail!("{} holds features of {} images, {n} needed", path.display(), bytes.len() / RECORD as usize);

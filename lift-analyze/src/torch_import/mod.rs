@@ -51,7 +51,9 @@ pub fn read_checkpoint(path: &Path) -> Result<TorchCheckpoint> {
     let model_state = root.get("model_state").with_context(|| format!("{} has no model_state (not a checkpoint of the original's layout)", path.display()))?;
     let raw = state_dict(&mut archive, model_state).with_context(|| context("model_state"))?;
     let ema = match root.get("ema_state") {
-        Some(e) => Some(state_dict(&mut archive, e.get("shadow").with_context(|| context("ema_state has no shadow;"))?).with_context(|| context("ema_state.shadow"))?),
+        Some(e) => {
+            Some(state_dict(&mut archive, e.get("shadow").with_context(|| context("ema_state has no shadow;"))?).with_context(|| context("ema_state.shadow"))?)
+        }
         None => None,
     };
     let hidden_dims = match root.get("hidden_dims") {

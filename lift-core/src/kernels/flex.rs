@@ -137,7 +137,11 @@ impl Backward<Flex, 3> for NormBackward {
         let (dx, dg, db) = group_norm::backward(&self.0, &checked(&x), &checked(&gamma), &checked(&beta), &stats, &checked(&dy));
         let dims = dims4(&x).expect("4-d, checked by the forward");
         let channels = [self.0.channels];
-        for (node, grad) in [(node_x, tensor(dx, dims)), (node_g, FlexTensor::from_data(TensorData::new(dg, channels))), (node_b, FlexTensor::from_data(TensorData::new(db, channels)))] {
+        for (node, grad) in [
+            (node_x, tensor(dx, dims)),
+            (node_g, FlexTensor::from_data(TensorData::new(dg, channels))),
+            (node_b, FlexTensor::from_data(TensorData::new(db, channels))),
+        ] {
             if let Some(node) = node {
                 grads.register::<Flex>(node.id, grad);
             }

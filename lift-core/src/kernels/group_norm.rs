@@ -52,22 +52,20 @@ pub fn forward(s: &NormShape, x: &[f32], gamma: &[f32], beta: &[f32]) -> (Vec<f3
         return (y, stats);
     }
     let per_group = s.channels / s.groups;
-    y.par_chunks_mut(s.sample_len()).zip(x.par_chunks(s.sample_len())).zip(stats.par_chunks_mut(2 * s.groups)).for_each(
-        |((y_b, x_b), st_b)| {
-            for (k, (yg, xg)) in y_b.chunks_mut(s.group_len()).zip(x_b.chunks(s.group_len())).enumerate() {
-                let (mean, rstd) = group_stats(xg, s.epsilon);
-                st_b[2 * k..2 * k + 2].copy_from_slice(&[mean, rstd]);
-                for (j, (yc, xc)) in yg.chunks_mut(s.positions).zip(xg.chunks(s.positions)).enumerate() {
-                    let c = k * per_group + j;
-                    let (scale, shift) = (gamma[c] * rstd, beta[c] - mean * gamma[c] * rstd);
-                    for (o, &v) in yc.iter_mut().zip(xc) {
-                        let z = v * scale + shift;
-                        *o = if s.silu { z * sigmoid(z) } else { z };
-                    }
+    y.par_chunks_mut(s.sample_len()).zip(x.par_chunks(s.sample_len())).zip(stats.par_chunks_mut(2 * s.groups)).for_each(|((y_b, x_b), st_b)| {
+        for (k, (yg, xg)) in y_b.chunks_mut(s.group_len()).zip(x_b.chunks(s.group_len())).enumerate() {
+            let (mean, rstd) = group_stats(xg, s.epsilon);
+            st_b[2 * k..2 * k + 2].copy_from_slice(&[mean, rstd]);
+            for (j, (yc, xc)) in yg.chunks_mut(s.positions).zip(xg.chunks(s.positions)).enumerate() {
+                let c = k * per_group + j;
+                let (scale, shift) = (gamma[c] * rstd, beta[c] - mean * gamma[c] * rstd);
+                for (o, &v) in yc.iter_mut().zip(xc) {
+                    let z = v * scale + shift;
+                    *o = if s.silu { z * sigmoid(z) } else { z };
                 }
             }
-        },
-    );
+        }
+    });
     (y, stats)
 }
 

@@ -21,14 +21,7 @@ pub struct Geometry {
 
 impl Geometry {
     /// The geometry, or `None` when the padded image holds no window or a size is zero.
-    pub fn new(
-        channels: usize,
-        image: [usize; 2],
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 2],
-        dilation: [usize; 2],
-    ) -> Option<Self> {
+    pub fn new(channels: usize, image: [usize; 2], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], dilation: [usize; 2]) -> Option<Self> {
         let mut out = [0; 2];
         for d in 0..2 {
             let reach = dilation[d] * kernel[d].checked_sub(1)? + 1;

@@ -6,14 +6,14 @@
 
 mod adamw;
 mod conv;
+#[cfg(feature = "flex")]
+mod flex;
 mod gemm;
 mod group_norm;
 mod im2col;
 mod inference;
 mod plan;
 mod pool;
-#[cfg(feature = "flex")]
-mod flex;
 
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::PaddingConfig2d;
@@ -139,9 +139,7 @@ fn on<B: Backend, F: Backend, const W: usize>(
     f: impl FnOnce(&F::FloatTensorPrimitive, &F::FloatTensorPrimitive, &F::FloatTensorPrimitive) -> Option<F::FloatTensorPrimitive>,
 ) -> Result<Tensor<B, 4>, Operands<B, W>> {
     use burn::tensor::TensorPrimitive;
-    let (Ok(xf), Ok(wf), Ok(bf)) =
-        (cast::<_, Tensor<F, 4>>(x.clone()), cast::<_, Tensor<F, W>>(w.clone()), cast::<_, Tensor<F, 1>>(b.clone()))
-    else {
+    let (Ok(xf), Ok(wf), Ok(bf)) = (cast::<_, Tensor<F, 4>>(x.clone()), cast::<_, Tensor<F, W>>(w.clone()), cast::<_, Tensor<F, 1>>(b.clone())) else {
         return Err((x, w, b));
     };
     let y = f(&xf.into_primitive().tensor(), &wf.into_primitive().tensor(), &bf.into_primitive().tensor());

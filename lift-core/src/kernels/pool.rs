@@ -150,7 +150,13 @@ mod tests {
     #[test]
     fn every_kind_and_geometry_matches_the_definition() {
         let kinds = [PoolKind::Max, PoolKind::Average { count_include_pad: true }, PoolKind::Average { count_include_pad: false }];
-        let cases = [([2, 3, 7, 6], [3, 3], [1, 1], [1, 1]), ([1, 2, 9, 9], [3, 3], [2, 2], [0, 0]), ([2, 1, 8, 8], [2, 2], [2, 2], [0, 0]), ([1, 1, 5, 7], [3, 2], [2, 1], [1, 1]), ([1, 2, 8, 8], [8, 8], [8, 8], [0, 0])];
+        let cases = [
+            ([2, 3, 7, 6], [3, 3], [1, 1], [1, 1]),
+            ([1, 2, 9, 9], [3, 3], [2, 2], [0, 0]),
+            ([2, 1, 8, 8], [2, 2], [2, 2], [0, 0]),
+            ([1, 1, 5, 7], [3, 2], [2, 1], [1, 1]),
+            ([1, 2, 8, 8], [8, 8], [8, 8], [0, 0]),
+        ];
         for kind in kinds {
             for (x, k, s, p) in cases {
                 let plan = PoolPlan::new(kind, x, k, s, p).unwrap();

@@ -3,8 +3,8 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 
-use crate::kernels::conv2d;
 use super::norm::GroupNorm;
+use crate::kernels::conv2d;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{backend::Backend, Tensor};
@@ -39,11 +39,7 @@ impl<B: Backend> SelfAttention<B> {
         // q, k, v are consecutive channel blocks; within each, head-major.
         let heads = |t: Tensor<B, 4>| t.reshape([b, self.heads, d, h * w]).swap_dims(2, 3);
         let mut parts = qkv.chunk(3, 1).into_iter();
-        let (q, k, v) = (
-            heads(parts.next().unwrap()),
-            heads(parts.next().unwrap()),
-            heads(parts.next().unwrap()),
-        );
+        let (q, k, v) = (heads(parts.next().unwrap()), heads(parts.next().unwrap()), heads(parts.next().unwrap()));
         let options = AttentionModuleOptions { scale: Some(1.0 / (d as f64).sqrt()), ..Default::default() };
         let out = attention(q, k, v, None, None, options); // [b, heads, hw, d]
         let out = out.swap_dims(2, 3).reshape([b, c, h, w]);

@@ -17,10 +17,7 @@ pub struct BaselineUNet<B: Backend> {
 impl<B: Backend> BaselineUNet<B> {
     /// Builds the model for a validated `config`.
     pub fn new(config: &ModelConfig, device: &B::Device) -> Self {
-        Self {
-            time: TimeEmbedding::new(config.time_embed_dim, config.time_dim, device),
-            body: UNetBody::new(config, 3, 3, device),
-        }
+        Self { time: TimeEmbedding::new(config.time_embed_dim, config.time_dim, device), body: UNetBody::new(config, 3, 3, device) }
     }
 
     /// Predicts the noise.

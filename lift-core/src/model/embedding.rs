@@ -42,10 +42,7 @@ pub struct Mlp<B: Backend> {
 impl<B: Backend> Mlp<B> {
     /// A two-layer MLP `d_in → d_out → d_out`.
     pub fn new(d_in: usize, d_out: usize, device: &B::Device) -> Self {
-        Self {
-            fc1: LinearConfig::new(d_in, d_out).init(device),
-            fc2: LinearConfig::new(d_out, d_out).init(device),
-        }
+        Self { fc1: LinearConfig::new(d_in, d_out).init(device), fc2: LinearConfig::new(d_out, d_out).init(device) }
     }
 
     /// # Shapes

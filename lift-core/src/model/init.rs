@@ -23,12 +23,7 @@ pub fn seeded_module<B: Backend, M: Module<B>>(module: M, seed: u64) -> M {
 }
 
 /// A tensor of `shape` drawn from `distribution` with the stream `seed`, on the host.
-pub fn seeded_tensor<B: Backend, const D: usize>(
-    shape: [usize; D],
-    distribution: Distribution,
-    seed: u64,
-    device: &B::Device,
-) -> Tensor<B, D> {
+pub fn seeded_tensor<B: Backend, const D: usize>(shape: [usize; D], distribution: Distribution, seed: u64, device: &B::Device) -> Tensor<B, D> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = shape.iter().product();
     let values: Vec<f32> = match distribution {

@@ -34,13 +34,7 @@ impl<B: Backend> LiftUNet<B> {
     /// - `x64`: `[batch, 3, res, res]`, `x32`: `[batch, 3, res/2, res/2]`
     /// - `t64`, `t32`: `[batch]` raw timesteps (0..T−1, fractional allowed)
     /// - output: (ε̂₆₄ `[batch, 3, res, res]`, ε̂₃₂ `[batch, 3, res/2, res/2]`)
-    pub fn forward(
-        &self,
-        x64: Tensor<B, 4>,
-        x32: Tensor<B, 4>,
-        t64: Tensor<B, 1>,
-        t32: Tensor<B, 1>,
-    ) -> (Tensor<B, 4>, Tensor<B, 4>) {
+    pub fn forward(&self, x64: Tensor<B, 4>, x32: Tensor<B, 4>, t64: Tensor<B, 1>, t32: Tensor<B, 1>) -> (Tensor<B, 4>, Tensor<B, 4>) {
         let t = Tensor::cat(vec![self.time.forward(t64), self.time.forward(t32)], 1);
         let t = self.combine.forward(t);
         let x = Tensor::cat(vec![x64, upsample_2x(x32)], 1);

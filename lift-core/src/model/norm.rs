@@ -24,12 +24,7 @@ impl<B: Backend> GroupNorm<B> {
     /// `groups` must divide `channels`.
     pub fn new(groups: usize, channels: usize, device: &B::Device) -> Self {
         assert_eq!(channels % groups, 0, "GroupNorm: {groups} groups do not divide {channels} channels");
-        Self {
-            gamma: Param::from_tensor(Tensor::ones([channels], device)),
-            beta: Param::from_tensor(Tensor::zeros([channels], device)),
-            groups,
-            epsilon: 1e-5,
-        }
+        Self { gamma: Param::from_tensor(Tensor::ones([channels], device)), beta: Param::from_tensor(Tensor::zeros([channels], device)), groups, epsilon: 1e-5 }
     }
 
     /// # Shapes
@@ -62,7 +57,7 @@ impl<B: Backend> GroupNorm<B> {
         let mean_sq = grouped.square().sum_dim(2).div_scalar(n);
         let var = (mean_sq - mean.clone().square()).clamp_min(0.0);
         let rstd = var.add_scalar(self.epsilon).sqrt().recip(); // [b, g, 1]
-        // Per (sample, channel): scale = γ·rstd, shift = β − mean·scale.
+                                                                // Per (sample, channel): scale = γ·rstd, shift = β − mean·scale.
         let per_channel = |t: Tensor<B, 3>| t.expand([b, g, c / g]).reshape([b, c]);
         let gamma = self.gamma.val().reshape([1, c]);
         let beta = self.beta.val().reshape([1, c]);

@@ -87,11 +87,7 @@ mod tests {
     #[test]
     fn bilinear_downsample_equals_average_pooling() {
         let x = ramp(2, 3, 8, 8);
-        let bilinear = interpolate(
-            x.clone(),
-            [4, 4],
-            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
-        );
+        let bilinear = interpolate(x.clone(), [4, 4], InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false));
         let pooled = downsample_2x(x);
         let diff: f32 = (bilinear - pooled).abs().max().into_scalar();
         assert!(diff < 1e-6, "{diff}");
@@ -117,11 +113,7 @@ mod tests {
     #[test]
     fn upsample_matches_burn_bilinear_without_corner_alignment() {
         let x = ramp(1, 2, 32, 32);
-        let reference = interpolate(
-            x.clone(),
-            [64, 64],
-            InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
-        );
+        let reference = interpolate(x.clone(), [64, 64], InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false));
         let diff: f32 = (reference - upsample_2x(x)).abs().max().into_scalar();
         assert!(diff < 1e-5, "{diff}");
     }

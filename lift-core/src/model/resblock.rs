@@ -11,9 +11,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 /// A 3×3 convolution with padding 1.
 pub fn conv3x3<B: Backend>(c_in: usize, c_out: usize, device: &B::Device) -> Conv2d<B> {
-    Conv2dConfig::new([c_in, c_out], [3, 3])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-        .init(device)
+    Conv2dConfig::new([c_in, c_out], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device)
 }
 
 /// Residual block conditioned on the time vector; no dropout (as the original).

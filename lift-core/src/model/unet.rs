@@ -47,9 +47,7 @@ impl<B: Backend> UNetBody<B> {
     /// Builds the body for a validated `config`.
     pub fn new(config: &ModelConfig, c_in: usize, c_out: usize, device: &B::Device) -> Self {
         let (g, td, heads) = (config.groups, config.time_dim, config.heads);
-        let attn = |c: usize| {
-            (c >= config.attention_min_channels).then(|| SelfAttention::new(c, heads, g, device))
-        };
+        let attn = |c: usize| (c >= config.attention_min_channels).then(|| SelfAttention::new(c, heads, g, device));
         let mut encoder = Vec::new();
         let mut prev = config.dims[0];
         for &c in &config.dims {
@@ -57,10 +55,7 @@ impl<B: Backend> UNetBody<B> {
                 res1: ResBlock::new(prev, c, td, g, device),
                 res2: ResBlock::new(c, c, td, g, device),
                 attn: attn(c),
-                down: Conv2dConfig::new([c, c], [4, 4])
-                    .with_stride([2, 2])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .init(device),
+                down: Conv2dConfig::new([c, c], [4, 4]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device),
             });
             prev = c;
         }
@@ -68,10 +63,7 @@ impl<B: Backend> UNetBody<B> {
         let mut decoder = Vec::new();
         for &c in config.dims.iter().rev() {
             decoder.push(DecoderLevel {
-                up: ConvTranspose2dConfig::new([prev, prev], [4, 4])
-                    .with_stride([2, 2])
-                    .with_padding([1, 1])
-                    .init(device),
+                up: ConvTranspose2dConfig::new([prev, prev], [4, 4]).with_stride([2, 2]).with_padding([1, 1]).init(device),
                 res1: ResBlock::new(prev + c, c, td, g, device),
                 res2: ResBlock::new(c, c, td, g, device),
                 attn: attn(c),

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Parser;
-use lift_core::data::DEFAULT_DATA;
 use lift_core::config::Precision;
+use lift_core::data::DEFAULT_DATA;
 use lift_core::{Devices, LiftConfig, ModelKind};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 

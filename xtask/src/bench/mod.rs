@@ -137,7 +137,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
 /// `configs/<name>.toml`, or `name` itself when it is a TOML file.
 fn config_path(name: &str) -> PathBuf {
-    if name.ends_with(".toml") { PathBuf::from(name) } else { Path::new("configs").join(format!("{name}.toml")) }
+    if name.ends_with(".toml") {
+        PathBuf::from(name)
+    } else {
+        Path::new("configs").join(format!("{name}.toml"))
+    }
 }
 
 /// What one row group measures: a config (read from `config_file` by the worker processes) at a batch size.

@@ -8,9 +8,10 @@ use super::Workload;
 
 /// A python3 that can import torch: the one on PATH, then Debian's.
 pub fn python() -> Option<String> {
-    ["python3", "/usr/bin/python3"].into_iter().map(String::from).find(|py| {
-        Command::new(py).args(["-c", "import torch"]).output().map(|o| o.status.success()).unwrap_or(false)
-    })
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .map(String::from)
+        .find(|py| Command::new(py).args(["-c", "import torch"]).output().map(|o| o.status.success()).unwrap_or(false))
 }
 
 /// The peer's rate for a workload at `threads` in a process of its own (same unit as Burn's), or
@@ -81,7 +82,10 @@ pub fn check_in_turns(python: &str, config: &LiftConfig, batch: usize, iters: us
     }
     let (alone, turns): (Vec<f64>, Vec<f64>) = (alone.into_iter().map(crate::median).collect(), turns.into_iter().map(crate::median).collect());
     let diffs: Vec<f64> = turns.iter().zip(&alone).map(|(t, a)| t / a - 1.0).collect();
-    let each: Vec<String> = thread_counts.iter().zip(turns.iter().zip(&alone)).zip(&diffs)
+    let each: Vec<String> = thread_counts
+        .iter()
+        .zip(turns.iter().zip(&alone))
+        .zip(&diffs)
         .map(|((n, (t, a)), d)| format!("{n} thr {t:.1} vs {a:.1} img/s ({:+.0}%)", 100.0 * d))
         .collect();
     let verdict = match diffs.iter().all(|d| d.abs() <= 0.10) {

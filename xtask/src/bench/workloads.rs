@@ -13,9 +13,9 @@ use lift_analyze::heatmap::{estimate_cell, Analysed};
 use lift_analyze::jacobian::Estimator;
 use lift_core::config::TrainConfig;
 use lift_core::data::ImageSet;
-use lift_core::threads::ThreadPool;
 use lift_core::grid::{Grid, GridSpec};
 use lift_core::pipeline::{sample_baseline, sample_lift};
+use lift_core::threads::ThreadPool;
 use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule, SamplingPath, TimestepRule};
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::plan::StepPlan;
@@ -172,11 +172,7 @@ impl BackendTask for WorkloadTask {
                 per_image(seconds)
             }
             Workload::HeatmapCell | Workload::HeatmapCellFd => {
-                let estimator = if self.workload == Workload::HeatmapCell {
-                    Estimator::Vjp
-                } else {
-                    Estimator::Fd
-                };
+                let estimator = if self.workload == Workload::HeatmapCell { Estimator::Vjp } else { Estimator::Fd };
                 let model = Analysed::new(LiftUNet::<B>::new(m, &device));
                 let x64 = Tensor::<B::InnerBackend, 4>::random([16, 3, r, r], Distribution::Uniform(-1.0, 1.0), &device);
                 let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };

@@ -37,7 +37,11 @@ impl Budget {
     /// "45m", "90s": for folder names.
     pub fn label(&self) -> String {
         let s = self.seconds.round() as u64;
-        if s.is_multiple_of(60) { format!("{}m", s / 60) } else { format!("{s}s") }
+        if s.is_multiple_of(60) {
+            format!("{}m", s / 60)
+        } else {
+            format!("{s}s")
+        }
     }
 }
 
@@ -271,7 +275,8 @@ impl BackendTask for Probe {
         let net = model.inner.clone();
         let noise = |side: usize| seeded_tensor::<B::InnerBackend, 4>([c.study.batch, 3, side, side], Distribution::Normal(0.0, 1.0), 2, &device);
         let ts: Vec<usize> = vec![999, 500, 0];
-        let sample = c.study.batch as f64 * ts.len() as f64 / seconds_per(1, || drop(net.sample(&c.schedule.build(), &ts, noise(r), noise(m.coarse_resolution()))));
+        let sample =
+            c.study.batch as f64 * ts.len() as f64 / seconds_per(1, || drop(net.sample(&c.schedule.build(), &ts, noise(r), noise(m.coarse_resolution()))));
         let loading = Instant::now();
         let inception = match InceptionV3::<B::InnerBackend>::load(&self.inception, &device) {
             Ok(inception) => {
@@ -282,7 +287,17 @@ impl BackendTask for Probe {
         };
         let inception_load = loading.elapsed().as_secs_f64() - 2.0 * 8.0 / inception;
         let fid_reference = reference_seconds(if c.study.real_images == 0 { self.images.len() } else { c.study.real_images });
-        Ok(Rates { train_baseline, train_lift, parallel_training: self.parallel, heatmap_cell, sample, inception, inception_load: inception_load.max(0.0), fid_reference, probe: start.elapsed().as_secs_f64() })
+        Ok(Rates {
+            train_baseline,
+            train_lift,
+            parallel_training: self.parallel,
+            heatmap_cell,
+            sample,
+            inception,
+            inception_load: inception_load.max(0.0),
+            fid_reference,
+            probe: start.elapsed().as_secs_f64(),
+        })
     }
 }
 

@@ -124,14 +124,13 @@ pub fn section(s: &mut String, claims: &[Claim], snapshots: &[Snapshot]) {
     let header: Vec<String> = snapshots.iter().map(|&sn| name(sn)).collect();
     let _ = writeln!(s, "| Claim | {} |\n|---|{}", header.join(" | "), "---|".repeat(snapshots.len()));
     for c in claims.iter().filter(|c| !c.per_snapshot.is_empty()) {
-        let cells: Vec<&str> = snapshots
-            .iter()
-            .map(|sn| c.per_snapshot.iter().find(|(x, _)| x == sn).map_or("–", |(_, check)| check.outcome.mark()))
-            .collect();
+        let cells: Vec<&str> = snapshots.iter().map(|sn| c.per_snapshot.iter().find(|(x, _)| x == sn).map_or("–", |(_, check)| check.outcome.mark())).collect();
         let _ = writeln!(s, "| {} {} | {} |", c.label, c.text, cells.join(" | "));
     }
     let _ = writeln!(s);
-    for (source, title) in [(Source::Seed, "The seed write-up's claims (one checkpoint of 30 epochs)"), (Source::Later, "The later write-up's claims (over training)")] {
+    for (source, title) in
+        [(Source::Seed, "The seed write-up's claims (one checkpoint of 30 epochs)"), (Source::Later, "The later write-up's claims (over training)")]
+    {
         let _ = writeln!(s, "### {title}\n");
         for c in claims.iter().filter(|c| c.source == source) {
             let _ = writeln!(s, "- **{} {}** — {}. {}", c.label, c.text, c.overall.outcome.words(), c.overall.evidence);

@@ -69,12 +69,20 @@ fn coarse_leads(paths: &[PathFile]) -> Check {
     if paths.is_empty() {
         return Check::untestable("no DP-Total path");
     }
-    let counts: Vec<(usize, usize, usize)> =
-        paths.iter().map(|p| (p.timesteps.iter().filter(|t| t[1] < t[0]).count(), p.timesteps.iter().filter(|t| t[0] < t[1]).count(), p.timesteps.len())).collect();
+    let counts: Vec<(usize, usize, usize)> = paths
+        .iter()
+        .map(|p| (p.timesteps.iter().filter(|t| t[1] < t[0]).count(), p.timesteps.iter().filter(|t| t[0] < t[1]).count(), p.timesteps.len()))
+        .collect();
     let yes = counts.iter().all(|&(coarse, fine, n)| fine == 0 && 2 * coarse > n);
     let no = counts.iter().all(|&(coarse, fine, _)| fine >= coarse);
     let shown: Vec<String> = counts.iter().map(|(c, f, n)| format!("coarse ahead at {c}/{n} points, fine at {f}/{n}")).collect();
-    let outcome = if yes { Outcome::Yes } else if no { Outcome::No } else { Outcome::Undecided };
+    let outcome = if yes {
+        Outcome::Yes
+    } else if no {
+        Outcome::No
+    } else {
+        Outcome::Undecided
+    };
     Check::new(outcome, format!("{} (the original: 17/19 and 0/19)", shown.join("; ")))
 }
 
@@ -115,20 +123,37 @@ pub fn claims(view: View, dir: &StudyDir, study: &StudyConfig, main: Snapshot) -
     };
     let l1 = per(&|sn| Ok(total_beats_diagonal(view, sn)))?;
     let first_weights = view.weights().first().copied().unwrap_or(Weights::Raw);
-    let l1_overall = Check { evidence: format!("Required at every {first_weights} epoch. {}", overall(&l1, &|_| true).evidence), ..overall(&l1, &|sn| sn.weights == first_weights) };
+    let l1_overall = Check {
+        evidence: format!("Required at every {first_weights} epoch. {}", overall(&l1, &|_| true).evidence),
+        ..overall(&l1, &|sn| sn.weights == first_weights)
+    };
     let l2 = per(&|sn| Ok(ema_gap(view, sn)))?;
     let l2_overall = match (best(view, Weights::Ema, Strategy::DpTotal, fid), best(view, Weights::Ema, Strategy::Baseline, fid)) {
         (Some(t), Some(b)) => {
             let gap = (t.value - b.value) / b.value;
             Check::new(
                 if gap <= NEAR { Outcome::Yes } else { Outcome::No },
-                format!("Best EMA FID: DP-Total {:.2} (epoch {}) vs baseline {:.2} (epoch {}), {:+.1} % (\"nearly\" = within {:.0} %).", t.value, t.epoch, b.value, b.epoch, 100.0 * gap, 100.0 * NEAR),
+                format!(
+                    "Best EMA FID: DP-Total {:.2} (epoch {}) vs baseline {:.2} (epoch {}), {:+.1} % (\"nearly\" = within {:.0} %).",
+                    t.value,
+                    t.epoch,
+                    b.value,
+                    b.epoch,
+                    100.0 * gap,
+                    100.0 * NEAR
+                ),
             )
         }
         _ => Check::untestable("this run evaluates no EMA weights of both models"),
     };
     let path_files = |sn: Snapshot| -> Result<Vec<PathFile>> {
-        study.heatmap_seed_list().into_iter().map(|s| dir.path(sn, s, Strategy::DpTotal, TimestepRule::Reference)).filter(|f| f.exists()).map(|f| PathFile::load(&f, usize::MAX)).collect()
+        study
+            .heatmap_seed_list()
+            .into_iter()
+            .map(|s| dir.path(sn, s, Strategy::DpTotal, TimestepRule::Reference))
+            .filter(|f| f.exists())
+            .map(|f| PathFile::load(&f, usize::MAX))
+            .collect()
     };
     let l4 = per(&|sn| Ok(coarse_leads(&path_files(sn)?)))?;
     let l5 = per(&|sn| {
@@ -139,9 +164,27 @@ pub fn claims(view: View, dir: &StudyDir, study: &StudyConfig, main: Snapshot) -
     Ok(vec![
         Claim { source: Source::Later, label: "L1", text: "DP-Total beats the diagonal at every epoch", per_snapshot: l1, overall: l1_overall },
         Claim { source: Source::Later, label: "L2", text: "With EMA, DP-Total nearly matches the baseline", per_snapshot: l2, overall: l2_overall },
-        Claim { source: Source::Later, label: "L3", text: "DP-Total degrades less over training than the baseline", per_snapshot: vec![], overall: degradation(view) },
-        Claim { source: Source::Later, label: "L4", text: "Low guides high: along DP-Total the coarse scale is ahead, the fine never", per_snapshot: l4, overall: l4_overall },
-        Claim { source: Source::Later, label: "L5", text: "J_HL/J_HH at the noisiest fine t rises as the coarse t falls", per_snapshot: l5, overall: l5_overall },
+        Claim {
+            source: Source::Later,
+            label: "L3",
+            text: "DP-Total degrades less over training than the baseline",
+            per_snapshot: vec![],
+            overall: degradation(view),
+        },
+        Claim {
+            source: Source::Later,
+            label: "L4",
+            text: "Low guides high: along DP-Total the coarse scale is ahead, the fine never",
+            per_snapshot: l4,
+            overall: l4_overall,
+        },
+        Claim {
+            source: Source::Later,
+            label: "L5",
+            text: "J_HL/J_HH at the noisiest fine t rises as the coarse t falls",
+            per_snapshot: l5,
+            overall: l5_overall,
+        },
         Claim {
             source: Source::Later,
             label: "L6",

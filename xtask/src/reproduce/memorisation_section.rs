@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use lift_analyze::memorisation::Nearest;
 use super::view::{name, View};
+use lift_analyze::memorisation::Nearest;
 
 /// Copies and medians summed over a cell's seeds.
 fn pooled(parts: &[Nearest]) -> (usize, usize, f64, Option<f64>, Option<f64>) {
@@ -33,7 +33,10 @@ pub fn section(s: &mut String, view: View, figures: &[(String, String)]) {
     let _ = writeln!(s, "| Strategy (snapshot) | FID | copies (features) | copies (pixels) | median NN, features (held-out) | median NN, pixels (held-out) |");
     let _ = writeln!(s, "|---|---|---|---|---|---|");
     let show = |(copies, samples, median, held, _): (usize, usize, f64, Option<f64>, Option<f64>)| {
-        (format!("{copies}/{samples} ({:.1} %)", 100.0 * copies as f64 / samples.max(1) as f64), format!("{median:.3} ({})", held.map_or("–".into(), |h| format!("{h:.3}"))))
+        (
+            format!("{copies}/{samples} ({:.1} %)", 100.0 * copies as f64 / samples.max(1) as f64),
+            format!("{median:.3} ({})", held.map_or("–".into(), |h| format!("{h:.3}"))),
+        )
     };
     let mut threshold = None;
     for snapshot in view.snapshots() {

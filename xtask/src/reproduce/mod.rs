@@ -242,38 +242,39 @@ fn data_stage(stages: &mut Stages, args: &ReproduceArgs, preset: Preset) -> Resu
             None => crate::data::fetch(&crate::data::GOOGLE, Path::new("artifacts/data"), subset)?,
         };
         let files = lift_core::data::list_images(&path)?;
-        let listing: Vec<(String, u64)> = files
-            .iter()
-            .map(|f| (f.strip_prefix(&path).unwrap_or(f).display().to_string(), f.metadata().map(|m| m.len()).unwrap_or(0)))
-            .collect();
+        let listing: Vec<(String, u64)> =
+            files.iter().map(|f| (f.strip_prefix(&path).unwrap_or(f).display().to_string(), f.metadata().map(|m| m.len()).unwrap_or(0))).collect();
         Ok(Outputs { summary: json!({ "path": path, "images": files.len(), "listing_hash": stage::hash_json(&json!(listing)) }), files: vec![] })
     })?;
     Ok(PathBuf::from(m.outputs["path"].as_str().context("data path")?))
 }
-
 
 fn train_job<'a>(study: &'a Study, kind: ModelKind, devices: Devices) -> Job<'a> {
     let c = &study.config;
     let run_dir = study.dir.run(kind);
     let inputs = json!({ "model": c.model, "schedule": c.schedule, "train": c.train, "kind": kind });
     let name = if kind == ModelKind::Lift { "train-lift" } else { "train-baseline" };
-    (name, inputs, Box::new(move |_: &Path| {
-        let info = train(TrainOptions {
-            config: c.clone(),
-            model: kind,
-            data: study.data.clone(),
-            out: run_dir.clone(),
-            devices,
-            resume: Resume::Latest,
-            skip_bad_images: false,
-            dashboard: Dashboard::Quiet,
-        })?;
-        let run = RunDir(run_dir.clone());
-        Ok(Outputs {
-            summary: json!({ "run": run_dir, "parameters": info.parameters, "epochs": info.epochs_completed, "train_seconds": info.train_seconds }),
-            files: vec![run.weights(Weights::Raw), run.weights(Weights::Ema)],
-        })
-    }))
+    (
+        name,
+        inputs,
+        Box::new(move |_: &Path| {
+            let info = train(TrainOptions {
+                config: c.clone(),
+                model: kind,
+                data: study.data.clone(),
+                out: run_dir.clone(),
+                devices,
+                resume: Resume::Latest,
+                skip_bad_images: false,
+                dashboard: Dashboard::Quiet,
+            })?;
+            let run = RunDir(run_dir.clone());
+            Ok(Outputs {
+                summary: json!({ "run": run_dir, "parameters": info.parameters, "epochs": info.epochs_completed, "train_seconds": info.train_seconds }),
+                files: vec![run.weights(Weights::Raw), run.weights(Weights::Ema)],
+            })
+        }),
+    )
 }
 
 /// The sweep of the LIFT run: every snapshot's heatmaps and paths.

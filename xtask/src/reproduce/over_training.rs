@@ -22,11 +22,8 @@ pub struct Best {
 
 /// The best (lowest-mean) epoch of `strategy` under `weights` for `metric`.
 pub fn best(view: View, weights: Weights, strategy: Strategy, metric: Metric) -> Option<Best> {
-    let means: Vec<(usize, f64)> = view
-        .epochs(weights)
-        .into_iter()
-        .filter_map(|epoch| view.summary(Snapshot { weights, epoch }, strategy, metric).map(|s| (epoch, s.mean)))
-        .collect();
+    let means: Vec<(usize, f64)> =
+        view.epochs(weights).into_iter().filter_map(|epoch| view.summary(Snapshot { weights, epoch }, strategy, metric).map(|s| (epoch, s.mean))).collect();
     let &(epoch, value) = means.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
     let last = means.last()?.1;
     Some(Best { epoch, value, degradation: last - value })
@@ -42,7 +39,11 @@ pub fn table(view: View, weights: Weights, metric: Metric, label: &str) -> Strin
             .iter()
             .map(|&st| {
                 let v = view.values(snapshot, st, metric);
-                if v.is_empty() { "–".into() } else { mean_std(&v, 2) }
+                if v.is_empty() {
+                    "–".into()
+                } else {
+                    mean_std(&v, 2)
+                }
             })
             .collect();
         let _ = writeln!(s, "| {epoch} | {} |", cells.join(" | "));

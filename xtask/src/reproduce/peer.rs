@@ -65,7 +65,8 @@ pub fn peer_stage(stages: &mut Stages, study: &Study) -> Result<()> {
         // PyTorch's own default counts physical cores (one on a 2-vCPU machine): give it what ours uses.
         let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0);
         let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-        let python = crate::bench::torch::python().context("the peer needs a python3 that imports torch, PIL and numpy: apt-get install python3-torch python3-pil")?;
+        let python =
+            crate::bench::torch::python().context("the peer needs a python3 that imports torch, PIL and numpy: apt-get install python3-torch python3-pil")?;
         let status = Command::new(python)
             .arg(SCRIPT)
             .args(["--config".as_ref(), run.join("config.toml").as_os_str()])

@@ -66,7 +66,16 @@ pub fn render(i: &Inputs) -> Result<String> {
     writeln!(s, "Training curves (train, valid and EMA-valid loss; per scale for LIFT):\n")?;
     writeln!(s, "![baseline curves](figures/curves-baseline.png) ![LIFT curves](figures/curves-lift.png)\n")?;
     for r in rows.iter().filter(|r| r.seed == 0 && r.snapshot() == main) {
-        writeln!(s, "Samples, {} ({}):\n\n![{} {}](figures/samples-{}-{}.png)\n", r.strategy.label(), r.protocol, r.strategy, r.protocol, r.strategy, r.protocol)?;
+        writeln!(
+            s,
+            "Samples, {} ({}):\n\n![{} {}](figures/samples-{}-{}.png)\n",
+            r.strategy.label(),
+            r.protocol,
+            r.strategy,
+            r.protocol,
+            r.strategy,
+            r.protocol
+        )?;
     }
     super::peer::section(&mut s, i.dir, &rows)?;
     writeln!(s, "## Wall time per stage\n")?;
@@ -95,7 +104,13 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
              {:.2} s per heatmap cell, {:.0} image-evaluations/s sampling, {:.1} images/s through Inception. Chosen: {} epochs, \
              evaluated at epochs {} with the weights {}, {} images per sample set, {} seeds, heatmaps {}, strategies {}, protocols {}; \
              planned {} training, {} heatmaps, {} generation and features.\n",
-            minutes(b.budget.seconds), r.train_baseline, r.train_lift, r.heatmap_cell, r.sample, r.inception, b.epochs,
+            minutes(b.budget.seconds),
+            r.train_baseline,
+            r.train_lift,
+            r.heatmap_cell,
+            r.sample,
+            r.inception,
+            b.epochs,
             st.eval_epochs.resolve(b.epochs).map(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
             st.weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" and "),
             b.fid_images,
@@ -135,7 +150,11 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
         None => "the folder given with `--data`".to_string(),
     };
     writeln!(s, "- Data: {source}, not AFHQv2 (15,803 images).")?;
-    writeln!(s, "- Model and training: dims {:?} at {r}×{r} and {} epochs (original: [64, 128, 256, 512] at 64×64, 400 epochs, EMA 0.9999).", c.model.dims, lift.epochs_completed)?;
+    writeln!(
+        s,
+        "- Model and training: dims {:?} at {r}×{r} and {} epochs (original: [64, 128, 256, 512] at 64×64, 400 epochs, EMA 0.9999).",
+        c.model.dims, lift.epochs_completed
+    )?;
     writeln!(
         s,
         "- Held out: {} of the {} images never train (validation loss, memorisation threshold); the original trains on every image.",

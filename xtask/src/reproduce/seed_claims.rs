@@ -81,7 +81,13 @@ pub fn claims(view: View, main: Snapshot, mse: &MseReport) -> Vec<Claim> {
         make("S1", "With equal parameters, the baseline outperforms LIFT", baseline_beats_lift),
         make("S2", "DP-64 is the best LIFT path", dp64_best),
         make("S3", "The DP-Total path hurts quality (vs DP-64)", dp_total_hurts),
-        Claim { source: Source::Seed, label: "S4", text: "The model denoises best when both scales are noisy (MSE Test 1 lowest)", per_snapshot: vec![], overall: both_noisy_best(mse) },
+        Claim {
+            source: Source::Seed,
+            label: "S4",
+            text: "The model denoises best when both scales are noisy (MSE Test 1 lowest)",
+            per_snapshot: vec![],
+            overall: both_noisy_best(mse),
+        },
     ]
 }
 

@@ -219,8 +219,7 @@ impl Stages {
         assert_eq!(spec.name, name, "stages run in plan order");
         let (k, n) = (self.index + 1, self.plan.len());
         self.index += 1;
-        let deps: BTreeMap<&str, &str> =
-            spec.deps.iter().map(|d| Ok((*d, self.manifest(d)?.outputs_hash.as_str()))).collect::<Result<_>>()?;
+        let deps: BTreeMap<&str, &str> = spec.deps.iter().map(|d| Ok((*d, self.manifest(d)?.outputs_hash.as_str()))).collect::<Result<_>>()?;
         let code = self.code.of(spec.code);
         let inputs_hash = hash_json(&json!({ "inputs": inputs, "deps": deps, "code": code }));
         let dir = self.dir(name);

@@ -75,15 +75,24 @@ fn independent_stages_run_at_once_and_are_cached_like_serial_ones() {
         let both = std::sync::Barrier::new(2);
         let job = |name: &'static str| -> Job<'_> {
             let both = &both;
-            (name, Value::Null, Box::new(move |_| {
-                both.wait(); // both stages must be running at the same time to get past here
-                Ok(Outputs { summary: json!(name), files: vec![] })
-            }))
+            (
+                name,
+                Value::Null,
+                Box::new(move |_| {
+                    both.wait(); // both stages must be running at the same time to get past here
+                    Ok(Outputs { summary: json!(name), files: vec![] })
+                }),
+            )
         };
         if expect_work {
             stages.run_parallel(vec![job("a"), job("b")]).unwrap();
         } else {
-            stages.run_parallel(vec![("a", Value::Null, Box::new(|_: &Path| -> Result<Outputs> { panic!("a is up to date") })), ("b", Value::Null, Box::new(|_: &Path| -> Result<Outputs> { panic!("b is up to date") }))]).unwrap();
+            stages
+                .run_parallel(vec![
+                    ("a", Value::Null, Box::new(|_: &Path| -> Result<Outputs> { panic!("a is up to date") })),
+                    ("b", Value::Null, Box::new(|_: &Path| -> Result<Outputs> { panic!("b is up to date") })),
+                ])
+                .unwrap();
         }
         stages.run("c", Value::Null, |_| Ok(Outputs { summary: json!(3), files: vec![] })).unwrap();
         stages.manifests.iter().map(|m| m.stage.clone()).collect::<Vec<_>>()
@@ -96,10 +105,7 @@ fn independent_stages_run_at_once_and_are_cached_like_serial_ones() {
 #[test]
 fn instant_setup_stages_leave_the_estimate_at_its_nominal_value() {
     let root = std::env::temp_dir().join(format!("lift-stages-{}", std::process::id()));
-    let plan = vec![
-        StageSpec { name: "data", nominal: 10.0, deps: &[], code: &[] },
-        StageSpec { name: "train", nominal: 600.0, deps: &["data"], code: &[] },
-    ];
+    let plan = vec![StageSpec { name: "data", nominal: 10.0, deps: &[], code: &[] }, StageSpec { name: "train", nominal: 600.0, deps: &["data"], code: &[] }];
     let mut stages = Stages::new(&root, plan, code("a"), BTreeSet::new(), String::new());
     stages.run("data", Value::Null, |_| Ok(Outputs { summary: Value::Null, files: vec![] })).unwrap();
     let left = stages.remaining_estimate(stages.index);
