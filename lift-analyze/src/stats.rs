@@ -49,7 +49,7 @@ pub fn welch_of((ma, sa, na): (f64, f64, usize), (mb, sb, nb): (f64, f64, usize)
     }
     let (va, vb) = (sa / na as f64, sb / nb as f64);
     let se2 = va + vb;
-    if !(se2 > 0.0) {
+    if se2.is_nan() || se2 <= 0.0 {
         return None;
     }
     let t = (ma - mb) / se2.sqrt();

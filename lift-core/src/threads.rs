@@ -71,6 +71,7 @@ thread_local! {
     /// The pools of this thread's `side_by_side` calls, by job count and threads to share: a
     /// training step calls it for every batch, and fresh threads would start every step with
     /// cold buffers and page faults.
+    #[allow(clippy::type_complexity)]
     static JOB_POOLS: RefCell<HashMap<(usize, usize), Rc<Vec<ThreadPool>>>> = RefCell::default();
 }
 

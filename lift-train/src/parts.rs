@@ -22,6 +22,7 @@ use crate::step::{losses_at, Denoiser, Losses};
 
 /// The parts of a batch of `size` images, each `part` images but the last (one part when `part`
 /// is 0 or covers the batch).
+#[allow(clippy::single_range_in_vec_init)] // one part: the whole batch
 pub fn part_ranges(size: usize, part: usize) -> Vec<Range<usize>> {
     if part == 0 || part >= size {
         return vec![0..size];
@@ -50,6 +51,8 @@ where
     M: Denoiser<B> + AutodiffModule<B> + 'static,
 {
     let size = batch.x64.dims()[0] as f64;
+    // Each part: its network copy, its images and its share of the batch.
+    #[allow(clippy::type_complexity)]
     let work: Vec<Mutex<Option<(M, NoisedBatch<B>, f64)>>> =
         parts.iter().map(|r| Mutex::new(Some((net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size)))).collect();
     // Each part thread takes the next part nobody has taken, so a thread on a slower core (a busy

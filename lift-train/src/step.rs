@@ -176,6 +176,7 @@ where
     fn step(&self, batch: NoisedBatch<B>) -> TrainOutput<StepOutput<B>> {
         let size = batch.x64.dims()[0];
         let precision = self.plan.train.precision;
+        #[allow(clippy::single_range_in_vec_init)] // one part: the whole batch
         let parts = if lift_core::threads::on_cpu::<B>() { part_ranges(size, self.plan.train.cpu_part) } else { vec![0..size] };
         if parts.len() > 1 {
             let (losses, grads) = losses_and_grads(&self.net, &batch, &parts, precision);

@@ -100,6 +100,7 @@ mod tests {
         let wave = |k: f32| (0..1003).map(|i| (i as f32 * k).sin() * 10f32.powi(i % 5 - 3)).collect::<Vec<_>>();
         let (p, g, m, v) = (wave(0.37), wave(1.3), wave(0.11), wave(0.23).iter().map(|x| x * x).collect::<Vec<_>>());
         for first in [true, false] {
+            #[allow(clippy::type_complexity)]
             let run = |f: &dyn Fn(&mut [f32], &mut [f32], &mut [f32])| {
                 let (mut p, mut m, mut v) = (p.clone(), m.clone(), v.clone());
                 f(&mut p, &mut m, &mut v);

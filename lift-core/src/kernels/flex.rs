@@ -199,6 +199,7 @@ pub fn cat_channels(parts: &[FlexTensor]) -> Option<FlexTensor> {
 /// [`AdamWStep`]'s update on flex tensors: the new parameter and moments, reusing the operands' buffers
 /// where nothing else holds them; the operands back when one is not a whole f32 tensor of the
 /// parameter's shape.
+#[allow(clippy::result_large_err)] // the operands come back whole for the generic fallback
 pub fn adamw(s: &AdamWStep, (mut param, grad, moments): Operands<FlexTensor>) -> Result<[FlexTensor; 3], Operands<FlexTensor>> {
     let shape = param.shape();
     let n = shape.num_elements();

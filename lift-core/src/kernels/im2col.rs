@@ -64,6 +64,7 @@ impl Geometry {
 
     /// Per kernel row: the window rows within `out_rows` that read inside the image, and the
     /// image row the first of them reads; per kernel column, its [`span`](Self::span).
+    #[allow(clippy::type_complexity)]
     fn taps(&self, out_rows: &Range<usize>) -> (Vec<(Range<usize>, usize)>, Vec<(usize, usize, usize)>) {
         let rows = (0..self.kernel[0]).map(|i| {
             let (lo, hi, first) = self.span(0, i);

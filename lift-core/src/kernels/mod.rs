@@ -95,8 +95,8 @@ pub fn adamw<B: Backend, const D: usize>(s: &AdamWStep, operands: adamw::Operand
         if std::any::TypeId::of::<B>() != std::any::TypeId::of::<Flex>() {
             return Err(operands);
         }
-        let to_flex = |t: Tensor<B, D>| cast::<_, Tensor<Flex, D>>(t).ok().expect("B is flex").into_primitive().tensor();
-        let from_flex = |t| cast::<_, Tensor<B, D>>(Tensor::<Flex, D>::from_primitive(TensorPrimitive::Float(t))).ok().expect("B is flex");
+        let to_flex = |t: Tensor<B, D>| cast::<_, Tensor<Flex, D>>(t).unwrap_or_else(|_| unreachable!("B is flex")).into_primitive().tensor();
+        let from_flex = |t| cast::<_, Tensor<B, D>>(Tensor::<Flex, D>::from_primitive(TensorPrimitive::Float(t))).unwrap_or_else(|_| unreachable!("B is flex"));
         let (param, grad, moments) = operands;
         flex::adamw(s, (to_flex(param), to_flex(grad), moments.map(|ms| ms.map(to_flex))))
             .map(|ts| ts.map(from_flex))

@@ -225,7 +225,7 @@ mod tests {
     fn coarse_leads_count_on_a_hand_made_path() {
         // (t_fine, t_coarse): equal at the ends, coarse ahead (lower t) at the three inner points.
         let p = path(vec![[999, 999], [800, 500], [600, 300], [400, 100], [0, 0]]);
-        let c = coarse_leads(&[p.clone()]);
+        let c = coarse_leads(std::slice::from_ref(&p));
         assert_eq!(c.outcome, Outcome::Yes, "{}", c.evidence);
         assert!(c.evidence.contains("coarse ahead at 3/5 points, fine at 0/5"), "{}", c.evidence);
         // One point with the fine scale ahead breaks the claim.
