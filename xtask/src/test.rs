@@ -14,8 +14,9 @@ use crate::{data, fetch_inception};
 
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
-    /// Passed to `cargo test` after the workspace and features, e.g. `-- --test-threads 1` or a
-    /// test name (`cargo xtask test -- -p lift-core heatmap`).
+    /// Passed to `cargo test` after `--workspace --features wgpu`: a test-name filter
+    /// (`cargo xtask test -- heatmap`) or, after another `--`, the harness's flags
+    /// (`cargo xtask test -- -- --test-threads 1`).
     #[arg(last = true)]
     cargo_args: Vec<String>,
 }
