@@ -99,11 +99,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
             args.iters
         );
     }
-    let mut rows = Vec::new();
-    if args.sweep {
-        let chosen: Vec<Workload> = if args.only.is_empty() { Vec::new() } else { Workload::all().into_iter().filter(|&w| selected(w)).collect() };
-        rows = sweep::run(&args, python.as_deref(), &chosen, &thread_counts)?;
-    }
+    let mut rows = match args.sweep {
+        true => {
+            let chosen: Vec<Workload> = if args.only.is_empty() { Vec::new() } else { Workload::all().into_iter().filter(|&w| selected(w)).collect() };
+            sweep::run(&args, python.as_deref(), &chosen, &thread_counts)?
+        }
+        false => Vec::new(),
+    };
     let configs = if args.sweep { &[][..] } else { &args.configs[..] };
     let first_label = configs.first().map(|n| config_path(n)).and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
     for name in configs {
