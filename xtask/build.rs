@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-const CRATES: [&str; 4] = ["lift-core", "lift-train", "lift-analyze", "xtask"];
+const CRATES: [&str; 5] = ["lift-cpu", "lift-core", "lift-train", "lift-analyze", "xtask"];
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };

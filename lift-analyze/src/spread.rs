@@ -30,6 +30,6 @@ where
                 move || job.run::<B>(device)
             })
             .collect();
-        lift_core::threads::side_by_side(jobs)
+        lift_cpu::threads::side_by_side(jobs)
     }
 }

@@ -1,5 +1,6 @@
 //! Core of the LIFT dual-scale diffusion pipeline: configuration, noise schedule, the two UNets,
-//! the DDIM sampler and sampling paths. Everything is generic over the Burn backend.
+//! the DDIM sampler and sampling paths. Everything is generic over the Burn backend; the CPU
+//! kernels that the models call through `lift_cpu` are the one place that asks which backend runs.
 
 pub mod chain_rule;
 pub mod checkpoint;
@@ -10,7 +11,6 @@ pub mod epochs;
 pub mod grid;
 pub mod image_grid;
 pub mod io;
-pub mod kernels;
 pub mod lock;
 pub mod metrics_csv;
 pub mod model;
@@ -21,10 +21,8 @@ pub mod run;
 pub mod sampler;
 pub mod schedule;
 pub mod seed;
-pub mod shard;
 pub mod strategy;
 pub mod study;
-pub mod threads;
 pub mod timesteps;
 pub mod train_config;
 
@@ -35,9 +33,9 @@ pub use config::{LiftConfig, ModelConfig};
 pub use device::CpuBackend;
 pub use device::{run_on, run_on_devices, BackendTask, DeviceSpec, Devices, MultiBackendTask};
 pub use epochs::{EpochSpec, Snapshot};
+pub use lift_cpu::shard::{self, Shard};
 pub use model::{BaselineUNet, LiftUNet};
 pub use path::{PathFile, SamplingPath};
 pub use schedule::NoiseSchedule;
-pub use shard::Shard;
 pub use strategy::Strategy;
 pub use timesteps::TimestepRule;

@@ -1,9 +1,8 @@
 //! Sampling loops gluing a denoiser to the DDIM step: both scales start from pure noise and each
 //! follows its own timesteps along the path.
 
-use std::ops::Range;
-
 use burn::tensor::{backend::Backend, Tensor};
+use lift_cpu::{in_batch_parts, PartSize};
 
 use crate::model::{BaselineUNet, LiftUNet};
 use crate::path::SamplingPath;
@@ -46,38 +45,11 @@ pub fn sample_lift<B: Backend>(
     x64: Tensor<B, 4>,
     x32: Tensor<B, 4>,
 ) -> (Tensor<B, 4>, Tensor<B, 4>) {
-    let [x64, x32] = in_cpu_parts([x64, x32], |[x64, x32], _| {
+    let [x64, x32] = in_batch_parts([x64, x32], PartSize::PerThread, |[x64, x32], _| {
         let (x64, x32) = sample_joint(|a, b, c, d| model.forward(a, b, c, d), schedule, path, x64, x32);
         [x64, x32]
     });
     (x64, x32)
-}
-
-/// Runs `sample` on the CPU in parts of the batch side by side, one per thread of the pool, and
-/// joins the parts in order; elsewhere on the whole batch. Each image's steps depend on it alone,
-/// so the images are those of one whole batch, and one sampler per thread outruns one sampler on
-/// all threads (flex runs a small model's many small ops on a single thread). `sample` gets each
-/// part's rows of the batch.
-fn in_cpu_parts<B: Backend, const I: usize, const O: usize>(
-    inputs: [Tensor<B, 4>; I],
-    sample: impl Fn([Tensor<B, 4>; I], Range<usize>) -> [Tensor<B, 4>; O] + Sync,
-) -> [Tensor<B, 4>; O] {
-    let batch = inputs.first().map_or(0, |x| x.dims()[0]);
-    let parts = if crate::threads::on_cpu::<B>() { rayon::current_num_threads().min(batch) } else { 1 };
-    if parts <= 1 {
-        return sample(inputs, 0..batch);
-    }
-    let sample = &sample;
-    let jobs: Vec<_> = (0..parts)
-        .map(|i| {
-            let start = i * (batch / parts) + i.min(batch % parts);
-            let rows = start..start + batch / parts + usize::from(i < batch % parts);
-            let part = inputs.clone().map(|x| x.narrow(0, rows.start, rows.len()));
-            move || sample(part, rows)
-        })
-        .collect();
-    let done = crate::threads::side_by_side(jobs);
-    std::array::from_fn(|k| Tensor::cat(done.iter().map(|part| part[k].clone()).collect(), 0))
 }
 
 /// Runs DDIM for the baseline over descending `timesteps` (the last steps to t = 0).
@@ -85,7 +57,7 @@ fn in_cpu_parts<B: Backend, const I: usize, const O: usize>(
 /// # Shapes
 /// - `x`: `[batch, 3, res, res]` → the same.
 pub fn sample_baseline<B: Backend>(model: &BaselineUNet<B>, schedule: &NoiseSchedule, timesteps: &[usize], x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [x] = in_cpu_parts([x], |[mut x], _| {
+    let [x] = in_batch_parts([x], PartSize::PerThread, |[mut x], _| {
         let batch = x.dims()[0];
         let device = x.device();
         for (i, &t) in timesteps.iter().enumerate() {
@@ -129,7 +101,7 @@ pub fn sample_fine_only<B: Backend>(
     coarse: CoarseInput,
     fresh: impl Fn(usize) -> Tensor<B, 4> + Sync,
 ) -> Tensor<B, 4> {
-    let [x64] = in_cpu_parts([x64, x32], |[mut x64, x32], rows| {
+    let [x64] = in_batch_parts([x64, x32], PartSize::PerThread, |[mut x64, x32], rows| {
         let batch = x64.dims()[0];
         let device = x64.device();
         for (i, &t) in timesteps.iter().enumerate() {

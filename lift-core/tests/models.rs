@@ -123,7 +123,7 @@ fn sampling_in_cpu_parts_gives_the_whole_batch_s_images() {
     let path = SamplingPath::diagonal(&timesteps);
     // One thread samples the batch whole; two and three threads in parts of 2 + 1 and 1 + 1 + 1.
     let on = |threads| {
-        lift_core::threads::run_in_pool(threads, || {
+        lift_cpu::threads::run_in_pool(threads, || {
             let (a, b) = sample_lift(&net, &schedule, &path, x64.clone(), x32.clone());
             (a, b, sample_baseline(&base, &schedule, &timesteps, x64.clone()))
         })

@@ -6,29 +6,17 @@
 //! count, so neither do the results.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use burn::module::{AutodiffModule, ModuleMapper, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use lift_core::config::Precision;
-use lift_core::threads::side_by_side;
+use lift_cpu::queued;
 
 use crate::batch::NoisedBatch;
 use crate::clip::add_grads;
 use crate::step::{losses_at, Denoiser, Losses};
-
-/// The parts of a batch of `size` images, each `part` images but the last (one part when `part`
-/// is 0 or covers the batch).
-#[allow(clippy::single_range_in_vec_init)] // one part: the whole batch
-pub fn part_ranges(size: usize, part: usize) -> Vec<Range<usize>> {
-    if part == 0 || part >= size {
-        return vec![0..size];
-    }
-    (0..size).step_by(part).map(|start| start..(start + part).min(size)).collect()
-}
 
 /// Gives every parameter a new autodiff leaf (same values, same parameter id), so that a part's
 /// graph shares no node with another part's and their backward passes do not wait for each other.
@@ -51,27 +39,11 @@ where
     M: Denoiser<B> + AutodiffModule<B> + 'static,
 {
     let size = batch.x64.dims()[0] as f64;
-    // Each part: its network copy, its images and its share of the batch.
-    #[allow(clippy::type_complexity)]
-    let work: Vec<Mutex<Option<(M, NoisedBatch<B>, f64)>>> =
-        parts.iter().map(|r| Mutex::new(Some((net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size)))).collect();
-    // Each part thread takes the next part nobody has taken, so a thread on a slower core (a busy
-    // sibling, an efficiency core) does fewer parts. Each runs on a pool of its own (a part inside
-    // another's backward would wait for a graph lock its own thread holds).
-    let part_threads = work.len().min(rayon::current_num_threads());
-    let next = AtomicUsize::new(0);
-    let run_parts = || {
-        std::iter::from_fn(|| Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&k| k < work.len()))
-            .map(|k| {
-                let (net, part, share) = work[k].lock().expect("part queue").take().expect("each part once");
-                (k, part_step(&net, &part, share, precision))
-            })
-            .collect::<Vec<_>>()
-    };
-    let per_thread = side_by_side(vec![run_parts; part_threads]);
-    let mut done: Vec<_> = per_thread.into_iter().flatten().collect();
-    done.sort_by_key(|(k, _)| *k);
-    let mut done = done.into_iter().map(|(_, d)| d);
+    // Each part: its network copy, its images and its share of the batch. Each runs on a pool of
+    // its own (a part inside another's backward would wait for a graph lock its own thread holds).
+    let work: Vec<_> = parts.iter().map(|r| (net.clone().map(&mut FreshLeaves), batch.part(r.clone()), r.len() as f64 / size)).collect();
+    let done = queued(work, |(net, part, share)| part_step(&net, &part, share, precision));
+    let mut done = done.into_iter();
     let (mut losses, mut grads) = done.next().expect("at least one part");
     for (l, g) in done {
         grads = add_grads::<B, M>(net, grads, g);
@@ -92,17 +64,4 @@ where
     // Detached: adding the parts' losses must not join their graphs.
     let weighted = |t: Tensor<B, 1>| t.detach().mul_scalar(share);
     (Losses { total: total.detach(), loss_64: weighted(l.loss_64), loss_32: weighted(l.loss_32) }, grads)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parts_cover_the_batch_in_order() {
-        assert_eq!(part_ranges(8, 4), vec![0..4, 4..8]);
-        assert_eq!(part_ranges(7, 3), vec![0..3, 3..6, 6..7]);
-        assert_eq!(part_ranges(8, 0), vec![0..8]);
-        assert_eq!(part_ranges(3, 4), vec![0..3]);
-    }
 }

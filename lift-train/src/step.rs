@@ -15,8 +15,9 @@ use lift_core::{BaselineUNet, LiftUNet, NoiseSchedule, SamplingPath};
 use crate::batch::NoisedBatch;
 use crate::clip::{clip_grad_norm, scale_grads};
 use crate::ema::{ema_update, shadow_copy};
-use crate::parts::{losses_and_grads, part_ranges};
+use crate::parts::losses_and_grads;
 use crate::plan::StepPlan;
+use lift_cpu::PartSize;
 
 /// The loss and its parts on one batch.
 pub struct Losses<B: Backend> {
@@ -177,7 +178,7 @@ where
         let size = batch.x64.dims()[0];
         let precision = self.plan.train.precision;
         #[allow(clippy::single_range_in_vec_init)] // one part: the whole batch
-        let parts = if lift_core::threads::on_cpu::<B>() { part_ranges(size, self.plan.train.cpu_part) } else { vec![0..size] };
+        let parts = lift_cpu::batch_parts::<B>(size, PartSize::Images(self.plan.train.cpu_part));
         if parts.len() > 1 {
             let (losses, grads) = losses_and_grads(&self.net, &batch, &parts, precision);
             return TrainOutput { grads, item: output(losses, None, size) };

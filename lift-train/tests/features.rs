@@ -146,7 +146,7 @@ fn step_gradient(t: &TrainConfig, c: &LiftConfig, threads: usize) -> (Vec<f32>, 
             self.1.extend(self.0.get::<Flex, D>(p.id).expect("a gradient for every parameter").into_data().to_vec::<f32>().unwrap());
         }
     }
-    lift_core::threads::run_in_pool(threads, || {
+    lift_cpu::threads::run_in_pool(threads, || {
         let dev = Default::default();
         let source = Arc::new(NoiseSource { images: images(16, c.model.resolution), schedule: NoiseSchedule::reference() });
         let batch = EpochLoader::<A>::train(source, (0..16).collect(), t, 1, dev).batch_of(1, 0);

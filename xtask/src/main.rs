@@ -46,7 +46,7 @@ fn main() -> Result<()> {
         Task::FetchInception(args) => fetch_inception::run(args),
         Task::Test(args) => test::run(args),
         // On a pool worker, the main thread does not compete with the workers for the cores.
-        Task::Reproduce(args) => lift_core::threads::run_in_pool(0, || reproduce::run(args))?,
+        Task::Reproduce(args) => lift_cpu::threads::run_in_pool(0, || reproduce::run(args))?,
         Task::CrossCheck { device, config } => {
             let config = lift_core::LiftConfig::load(&config)?;
             let report = lift_core::run_on(device, cross_check::CrossCheck { config, seed: 9 })?;

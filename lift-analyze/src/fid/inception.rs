@@ -13,7 +13,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
-use lift_core::kernels::{avg_pool2d, cat_channels, conv2d_relu, max_pool2d};
+use lift_cpu::{avg_pool2d, cat_channels, conv2d_relu, max_pool2d};
 
 use super::torchscript::{read_conv_layers, ConvLayer};
 

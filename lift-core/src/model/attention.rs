@@ -4,10 +4,10 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 
 use super::norm::GroupNorm;
-use crate::kernels::conv2d;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{backend::Backend, Tensor};
+use lift_cpu::FastForward;
 
 /// GroupNorm, 1×1 conv to q, k, v, multi-head softmax attention over positions, 1×1 projection,
 /// residual add.
@@ -35,7 +35,7 @@ impl<B: Backend> SelfAttention<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, c, h, w] = x.dims();
         let d = c / self.heads;
-        let qkv = conv2d(&self.qkv, self.norm.forward(x.clone()));
+        let qkv = self.qkv.fast_forward(self.norm.forward(x.clone()));
         // q, k, v are consecutive channel blocks; within each, head-major.
         let heads = |t: Tensor<B, 4>| t.reshape([b, self.heads, d, h * w]).swap_dims(2, 3);
         let mut parts = qkv.chunk(3, 1).into_iter();
@@ -43,6 +43,6 @@ impl<B: Backend> SelfAttention<B> {
         let options = AttentionModuleOptions { scale: Some(1.0 / (d as f64).sqrt()), ..Default::default() };
         let out = attention(q, k, v, None, None, options); // [b, heads, hw, d]
         let out = out.swap_dims(2, 3).reshape([b, c, h, w]);
-        x + conv2d(&self.proj, out)
+        x + self.proj.fast_forward(out)
     }
 }

@@ -9,7 +9,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::silu;
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::kernels::{self, NormShape};
+use lift_cpu::NormShape;
 
 /// GroupNorm over `[batch, channels, h, w]` with learnable γ (ones) and β (zeros).
 #[derive(Module, Debug)]
@@ -30,7 +30,7 @@ impl<B: Backend> GroupNorm<B> {
     /// # Shapes
     /// - `x`: `[batch, channels, h, w]` → the same
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.kernel(x, false).unwrap_or_else(|x| self.composed(x))
+        self.normalise(x, false)
     }
 
     /// `silu(self.forward(x))`, fused on the CPU backend.
@@ -38,13 +38,13 @@ impl<B: Backend> GroupNorm<B> {
     /// # Shapes
     /// - `x`: `[batch, channels, h, w]` → the same
     pub fn forward_silu(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.kernel(x, true).unwrap_or_else(|x| silu(self.composed(x)))
+        self.normalise(x, true)
     }
 
-    fn kernel(&self, x: Tensor<B, 4>, silu: bool) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    fn normalise(&self, x: Tensor<B, 4>, with_silu: bool) -> Tensor<B, 4> {
         let [batch, channels, h, w] = x.dims();
-        let shape = NormShape { batch, channels, groups: self.groups, positions: h * w, epsilon: self.epsilon, silu };
-        kernels::group_norm(&shape, x, self.gamma.val(), self.beta.val())
+        let shape = NormShape { batch, channels, groups: self.groups, positions: h * w, epsilon: self.epsilon, silu: with_silu };
+        lift_cpu::group_norm(&shape, x, self.gamma.val(), self.beta.val(), |x| if with_silu { silu(self.composed(x)) } else { self.composed(x) })
     }
 
     /// The same function from Burn's tensor operations, for every backend.

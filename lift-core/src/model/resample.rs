@@ -8,7 +8,7 @@
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 use super::embedding::float_dtype;
-use crate::kernels::avg_pool2d;
+use lift_cpu::avg_pool2d;
 
 /// Row `o` holds the weights of the input pixels that output pixel `o` reads, for a bilinear
 /// 2× upsample with align_corners = false: source = max(0, (o + 0.5)/2 − 0.5), clamped at the end.

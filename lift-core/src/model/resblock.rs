@@ -5,9 +5,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 
 use super::norm::GroupNorm;
-use crate::kernels::conv2d;
 use burn::tensor::activation::silu;
 use burn::tensor::{backend::Backend, Tensor};
+use lift_cpu::FastForward;
 
 /// A 3×3 convolution with padding 1.
 pub fn conv3x3<B: Backend>(c_in: usize, c_out: usize, device: &B::Device) -> Conv2d<B> {
@@ -41,11 +41,11 @@ impl<B: Backend> ResBlock<B> {
     /// # Shapes
     /// - `x`: `[batch, c_in, h, w]`, `t`: `[batch, time_dim]` → `[batch, c_out, h, w]`
     pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 2>) -> Tensor<B, 4> {
-        let h = conv2d(&self.conv1, self.norm1.forward_silu(x.clone()));
+        let h = self.conv1.fast_forward(self.norm1.forward_silu(x.clone()));
         let h = h + self.time_proj.forward(silu(t)).unsqueeze_dims::<4>(&[2, 3]);
-        let h = conv2d(&self.conv2, self.norm2.forward_silu(h));
+        let h = self.conv2.fast_forward(self.norm2.forward_silu(h));
         let skip = match &self.skip {
-            Some(conv) => conv2d(conv, x),
+            Some(conv) => conv.fast_forward(x),
             None => x,
         };
         h + skip

@@ -10,7 +10,7 @@ use super::attention::SelfAttention;
 use super::norm::GroupNorm;
 use super::resblock::{conv3x3, ResBlock};
 use crate::config::ModelConfig;
-use crate::kernels::{conv2d, conv_transpose2d};
+use lift_cpu::FastForward;
 
 /// Res, Res, optional attention, then a 4×4 stride-2 downsampling conv.
 #[derive(Module, Debug)]
@@ -85,7 +85,7 @@ impl<B: Backend> UNetBody<B> {
     /// # Shapes
     /// - `x`: `[batch, c_in, res, res]`, `t`: `[batch, time_dim]` → `[batch, c_out, res, res]`
     pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 2>) -> Tensor<B, 4> {
-        let mut h = conv2d(&self.conv_in, x);
+        let mut h = self.conv_in.fast_forward(x);
         let mut skips = Vec::with_capacity(self.encoder.len());
         for level in &self.encoder {
             h = level.res1.forward(h, t.clone());
@@ -94,20 +94,20 @@ impl<B: Backend> UNetBody<B> {
                 h = attn.forward(h);
             }
             skips.push(h.clone());
-            h = conv2d(&level.down, h);
+            h = level.down.fast_forward(h);
         }
         h = self.mid1.forward(h, t.clone());
         h = self.mid_attn.forward(h);
         h = self.mid2.forward(h, t.clone());
         for level in &self.decoder {
             let skip = skips.pop().expect("one skip per level");
-            h = Tensor::cat(vec![conv_transpose2d(&level.up, h), skip], 1);
+            h = Tensor::cat(vec![level.up.fast_forward(h), skip], 1);
             h = level.res1.forward(h, t.clone());
             h = level.res2.forward(h, t.clone());
             if let Some(attn) = &level.attn {
                 h = attn.forward(h);
             }
         }
-        conv2d(&self.conv_out, self.norm_out.forward_silu(h))
+        self.conv_out.fast_forward(self.norm_out.forward_silu(h))
     }
 }

@@ -72,7 +72,7 @@ struct Cli {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     // On a pool worker, the main thread does not compete with the workers for the cores.
-    lift_core::threads::run_in_pool(0, || run(cli))?
+    lift_cpu::threads::run_in_pool(0, || run(cli))?
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use lift_core::threads::ThreadPool;
 use lift_core::{run_on, DeviceSpec, LiftConfig};
+use lift_cpu::threads::ThreadPool;
 use serde::Serialize;
 
 pub use workloads::{Workload, WorkloadTask};
@@ -87,7 +87,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(p) => println!("PyTorch peer: {p} (bench/torch_peer.py)"),
         None => println!("PyTorch peer: not run (no python3 with torch; `apt-get install python3-torch` adds it)"),
     }
-    let cores = lift_core::threads::available();
+    let cores = lift_cpu::threads::available();
     let mut thread_counts: Vec<usize> = args.threads.iter().map(|&t| if t == 0 { cores } else { t }).collect();
     thread_counts.dedup();
     if !args.in_process {
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn interleaved_timing_takes_the_pools_in_turns() {
-        let pools: Vec<_> = [1, 2].iter().map(|&t| lift_core::threads::pool(t).unwrap()).collect();
+        let pools: Vec<_> = [1, 2].iter().map(|&t| lift_cpu::threads::pool(t).unwrap()).collect();
         let mut seen = Vec::new();
         let medians = interleaved_medians(&pools, 3, || seen.push(rayon::current_num_threads()));
         assert_eq!(medians.len(), 2);

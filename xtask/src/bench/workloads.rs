@@ -15,8 +15,8 @@ use lift_core::config::TrainConfig;
 use lift_core::data::ImageSet;
 use lift_core::grid::{Grid, GridSpec};
 use lift_core::pipeline::{sample_baseline, sample_lift};
-use lift_core::threads::ThreadPool;
 use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule, SamplingPath, TimestepRule};
+use lift_cpu::threads::ThreadPool;
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::plan::StepPlan;
 use lift_train::step::{Denoiser, Diffusion};
@@ -111,7 +111,7 @@ impl BackendTask for WorkloadTask {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<f64>> {
         let (b, m, iters) = (self.batch, &self.config.model, self.iters);
-        let pools = self.threads.iter().map(|&t| lift_core::threads::pool(t)).collect::<Result<Vec<_>>>()?;
+        let pools = self.threads.iter().map(|&t| lift_cpu::threads::pool(t)).collect::<Result<Vec<_>>>()?;
         let r = m.resolution;
         let sync = || B::sync(&device).expect("device sync");
         let noise = |side: usize| Tensor::<B, 4>::random([b, 3, side, side], Distribution::Normal(0.0, 1.0), &device);

@@ -259,7 +259,7 @@ impl BackendTask for Probe {
         };
         let (tb, tl) = match self.parallel {
             true => {
-                let both = lift_core::threads::side_by_side([false, true].map(|lift| move || seconds(lift)).into());
+                let both = lift_cpu::threads::side_by_side([false, true].map(|lift| move || seconds(lift)).into());
                 (both[0], both[1])
             }
             false => (seconds(false), seconds(true)),

@@ -105,9 +105,9 @@ pub struct ReproduceArgs {
     pub peer: bool,
 }
 
-const TRAINING: &[Crate] = &[Crate::LiftCore, Crate::LiftTrain];
-const ANALYSIS: &[Crate] = &[Crate::LiftCore, Crate::LiftAnalyze];
-const EVERYTHING: &[Crate] = &[Crate::LiftCore, Crate::LiftTrain, Crate::LiftAnalyze, Crate::Xtask];
+const TRAINING: &[Crate] = &[Crate::LiftCpu, Crate::LiftCore, Crate::LiftTrain];
+const ANALYSIS: &[Crate] = &[Crate::LiftCpu, Crate::LiftCore, Crate::LiftAnalyze];
+const EVERYTHING: &[Crate] = &[Crate::LiftCpu, Crate::LiftCore, Crate::LiftTrain, Crate::LiftAnalyze, Crate::Xtask];
 
 /// The stages, their dependencies and code, with nominal durations (seconds on 2 CPU cores for
 /// smoke and tiny) for the progress estimate.

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Crate {
+    LiftCpu,
     LiftCore,
     LiftTrain,
     LiftAnalyze,
@@ -31,6 +32,7 @@ impl CodeIdentity {
     /// The identity this binary was built from.
     pub fn of_this_build() -> Self {
         Self(BTreeMap::from([
+            (Crate::LiftCpu, env!("LIFT_CODE_LIFT_CPU").to_string()),
             (Crate::LiftCore, env!("LIFT_CODE_LIFT_CORE").to_string()),
             (Crate::LiftTrain, env!("LIFT_CODE_LIFT_TRAIN").to_string()),
             (Crate::LiftAnalyze, env!("LIFT_CODE_LIFT_ANALYZE").to_string()),
@@ -204,7 +206,7 @@ impl Stages {
                 }
             })
             .collect();
-        let results = lift_core::threads::side_by_side(runs);
+        let results = lift_cpu::threads::side_by_side(runs);
         // Stages that ran side by side share the wall time they each report.
         let side_by_side = results.len().max(1) as f64;
         for (p, outputs, seconds) in results {

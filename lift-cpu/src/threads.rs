@@ -14,18 +14,6 @@ pub fn available() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-/// Whether `B` computes on this process's CPU threads (flex, with or without autodiff).
-pub fn on_cpu<B: burn::tensor::backend::Backend>() -> bool {
-    #[cfg(feature = "flex")]
-    {
-        use burn::backend::{flex::Flex, Autodiff};
-        use std::any::TypeId;
-        [TypeId::of::<Flex>(), TypeId::of::<Autodiff<Flex>>()].contains(&TypeId::of::<B>())
-    }
-    #[cfg(not(feature = "flex"))]
-    false
-}
-
 /// `f` on a pool of `threads` workers (0: rayon's default, `RAYON_NUM_THREADS` or one per core).
 pub fn run_in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<R> {
     Ok(pool(threads)?.install(f))

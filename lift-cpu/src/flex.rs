@@ -10,16 +10,57 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
 use burn::backend::flex::{Flex, FlexTensor};
 use burn::backend::Autodiff;
-use burn::tensor::backend::BackendTypes;
-use burn::tensor::{DType, TensorData, TensorMetadata};
+use burn::tensor::backend::{Backend, BackendTypes};
+use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, TensorPrimitive};
 
-use super::adamw::{AdamWStep, Operands};
-use super::group_norm::{self, NormShape};
-use super::plan::ConvPlan;
-use super::pool::PoolPlan;
+use crate::adamw::{AdamWStep, Operands};
+use crate::backend::{cast, flex, Flex as Kind};
+use crate::group_norm::{self, NormShape};
+use crate::ops;
+use crate::plan::ConvPlan;
+use crate::pool::PoolPlan;
 
 /// The autodiff tensor of the CPU backend.
 type Tracked = <Autodiff<Flex> as BackendTypes>::FloatTensorPrimitive;
+
+thread_local! {
+    /// The kernel results this thread has handed back (each passes through [`from_primitive`]).
+    static KERNEL_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many calls on this thread the kernels have answered (Burn's own ops not counted): what
+/// tests and profiles read to know which path ran.
+pub fn kernel_calls() -> usize {
+    KERNEL_CALLS.with(|n| n.get())
+}
+
+/// `plain` on the operands' primitives when `B` is flex, `tracked` when it is autodiff flex;
+/// `None` on other backends or when the kernel declines.
+pub(crate) fn on_flex<B: Backend, const W: usize>(
+    (x, w, b): &ops::Operands<B, W>,
+    plain: impl FnOnce(&FlexTensor, &FlexTensor, &FlexTensor) -> Option<FlexTensor>,
+    tracked: impl FnOnce(&Tracked, &Tracked, &Tracked) -> Option<Tracked>,
+) -> Option<Tensor<B, 4>> {
+    match flex::<B>()? {
+        Kind::Plain => plain(&primitive::<B, Flex, 4>(x.clone()), &primitive::<B, Flex, W>(w.clone()), &primitive::<B, Flex, 1>(b.clone()))
+            .map(from_primitive::<Flex, B, 4>),
+        Kind::Tracked => {
+            type A = Autodiff<Flex>;
+            tracked(&primitive::<B, A, 4>(x.clone()), &primitive::<B, A, W>(w.clone()), &primitive::<B, A, 1>(b.clone())).map(from_primitive::<A, B, 4>)
+        }
+    }
+}
+
+/// The primitive of `t`, for a caller that found `B` to be `F`.
+pub(crate) fn primitive<B: Backend, F: Backend, const D: usize>(t: Tensor<B, D>) -> F::FloatTensorPrimitive {
+    cast::<_, Tensor<F, D>>(t).into_primitive().tensor()
+}
+
+/// A primitive of `F` as a `Tensor<B, D>`, for a caller that found `B` to be `F`.
+pub(crate) fn from_primitive<F: Backend, B: Backend, const D: usize>(y: F::FloatTensorPrimitive) -> Tensor<B, D> {
+    KERNEL_CALLS.with(|n| n.set(n.get() + 1));
+    cast(Tensor::<F, D>::from_primitive(TensorPrimitive::Float(y)))
+}
 
 /// The values of an f32 tensor in row-major order, copied only when the tensor is strided.
 fn values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
@@ -210,6 +251,6 @@ pub fn adamw(s: &AdamWStep, (mut param, grad, moments): Operands<FlexTensor>) ->
     let first = moments.is_none();
     let [mut m, mut v] = moments.unwrap_or_else(|| [0, 1].map(|_| FlexTensor::zeros(shape.clone(), DType::F32)));
     let g = grad.as_slice::<f32>().expect("checked: whole f32");
-    super::adamw::update(s, param.storage_mut(), g, m.storage_mut(), v.storage_mut(), first);
+    crate::adamw::update(s, param.storage_mut(), g, m.storage_mut(), v.storage_mut(), first);
     Ok([param, m, v])
 }

@@ -9,8 +9,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::gemm::{matmul, MatMut, MatRef};
-use super::im2col::{col2im, im2col, Geometry};
+use crate::gemm::{matmul, MatMut, MatRef};
+use crate::im2col::{col2im, im2col, Geometry};
 
 /// Values in one band of the window matrix: 512 KiB, half a core's L2 on the machines we profile.
 const BAND_VALUES: usize = 1 << 17;

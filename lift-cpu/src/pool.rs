@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::im2col::Geometry;
+use crate::im2col::Geometry;
 
 /// What a window reduces to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Which of the batched kernels a conv2d or conv_transpose2d call maps onto, and in which roles:
 //! a transposed convolution is the adjoint of the convolution whose image is its output.
 
-use super::conv::{add_bias, channel_sums, weight_gradient, windows_adjoint, windows_forward, ConvShape};
-use super::im2col::Geometry;
+use crate::conv::{add_bias, channel_sums, weight_gradient, windows_adjoint, windows_forward, ConvShape};
+use crate::im2col::Geometry;
 
 /// The direction of a convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
