@@ -1,5 +1,6 @@
 //! `cargo xtask reproduce --preset smoke --devices cpu,cpu` end to end: every artifact exists and
-//! parses, a re-run does nothing, and a run killed during training finishes with the same numbers.
+//! parses, a re-run does nothing, the figures and report need only the files the stages list, and a
+//! run killed during training finishes with the same numbers.
 //! Two CPU devices take the multi-device paths (trainings side by side, heatmaps and sample sets
 //! split and merged).
 
@@ -138,6 +139,29 @@ fn results_section(out: &Path) -> String {
     report[start..end].to_string()
 }
 
+/// Every arrow is a file: a copy of study `a` holding only the stages' manifests and the files they
+/// list redraws every figure and writes the same report. A stage that read a file no stage lists
+/// (or recomputed one from its own inputs) would fail here or report something else.
+fn stages_read_only_what_stages_wrote(a: &Path, copy: &Path) {
+    for stage in lift_analyze::study_dir::STAGES {
+        let manifest = Path::new(stage).join("manifest.json");
+        let m: serde_json::Value = lift_core::io::read_json(&a.join(&manifest)).unwrap();
+        let files = m["files"].as_array().unwrap_or_else(|| panic!("{stage} lists no files"));
+        // Files outside the study (the shared Inception weights) are listed by absolute path.
+        for f in files.iter().map(|f| PathBuf::from(f.as_str().unwrap())).filter(|f| f.is_relative()).chain([manifest]) {
+            std::fs::create_dir_all(copy.join(&f).parent().unwrap()).unwrap();
+            std::fs::copy(a.join(&f), copy.join(&f)).unwrap_or_else(|e| panic!("{stage} lists {}: {e}", f.display()));
+        }
+    }
+    let output = reproduce(copy).args(["--rerun", "figures"]).stderr(Stdio::inherit()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "figures and report from the listed files alone failed:\n{stdout}");
+    assert!(stdout.contains("figures …") && stdout.contains("report …") && !stdout.contains("evaluate …"), "{stdout}");
+    assert_eq!(results_section(a), results_section(copy));
+    let figures = |dir: &Path| std::fs::read_dir(dir.join("figures")).unwrap().count();
+    assert_eq!(figures(a), figures(copy));
+}
+
 #[test]
 fn smoke_study_runs_resumes_and_reproduces() {
     let root = std::env::temp_dir().join(format!("lift-reproduce-{}", std::process::id()));
@@ -149,6 +173,7 @@ fn smoke_study_runs_resumes_and_reproduces() {
     // Nothing to do the second time: only the report's path is printed.
     let again = run_to_end(&a);
     assert_eq!(again.trim(), format!("report: {}", a.join("REPORT.md").display()), "{again}");
+    stages_read_only_what_stages_wrote(&a, &root.join("listed"));
 
     peer_joins_a_finished_study(&a);
 

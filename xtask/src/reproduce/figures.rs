@@ -59,7 +59,7 @@ pub fn figures(dir: &StudyDir, config: &LiftConfig) -> Result<Outputs> {
     cross_figure(&map, chain, &[]).save(&files[1])?;
     let variants: Vec<(String, PathFile)> = chain_rule_paths(dir, main)?.into_iter().map(|(c, p)| (format!("DP-Total, {c}"), p)).collect();
     error_figure(&map, ChainRule::Sl, &Overlay::palette(&variants)).save(&files[2])?;
-    std::fs::copy(dir.stage("mse").join("mse.png"), &files[3]).context("MSE chart")?;
+    std::fs::copy(dir.mse_chart(), &files[3]).context("MSE chart")?;
     for kind in [ModelKind::Baseline, ModelKind::Lift] {
         let out = dir.figure(&format!("curves-{kind}.png"));
         training_curves(&format!("{kind} training"), &metrics_csv::read(&RunDir(dir.run(kind)).metrics())?).save(&out)?;

@@ -269,9 +269,14 @@ fn train_job<'a>(study: &'a Study, kind: ModelKind, devices: Devices) -> Job<'a>
                 dashboard: Dashboard::Quiet,
             })?;
             let run = RunDir(run_dir.clone());
+            let mut files = vec![run.config(), run.info(), run.metrics()];
+            for w in [Weights::Raw, Weights::Ema] {
+                files.push(run.weights(w));
+                files.extend(run.snapshot_epochs().into_iter().map(|e| run.snapshot(w, e)));
+            }
             Ok(Outputs {
                 summary: json!({ "run": run_dir, "parameters": info.parameters, "epochs": info.epochs_completed, "train_seconds": info.train_seconds }),
-                files: vec![run.weights(Weights::Raw), run.weights(Weights::Ema)],
+                files,
             })
         }),
     )
@@ -319,7 +324,11 @@ fn evaluate_stage(stages: &mut Stages, study: &Study) -> Result<()> {
             devices: study.args.device.clone(),
         };
         let rows = evaluate(&job)?;
-        Ok(Outputs { summary: json!({ "rows": rows.len() }), files: vec![study.dir.results()] })
+        let mut files = vec![study.dir.results(), study.dir.results_table()];
+        for r in &rows {
+            files.extend(stage::files_under(&r.samples)?);
+        }
+        Ok(Outputs { summary: json!({ "rows": rows.len() }), files })
     })?;
     Ok(())
 }
@@ -327,7 +336,7 @@ fn evaluate_stage(stages: &mut Stages, study: &Study) -> Result<()> {
 fn mse_stage(stages: &mut Stages, study: &Study) -> Result<()> {
     let (c, st) = (&study.config, &study.config.study);
     let inputs = json!({ "samples": st.mse_samples, "timestep": st.mse_timestep, "protocol": st.mse_protocol, "weights": st.mse_weights });
-    stages.run("mse", inputs, |dir| {
+    stages.run("mse", inputs, |_| {
         let job = MseJob {
             run: study.dir.run(ModelKind::Lift),
             weights: st.mse_weights,
@@ -340,8 +349,8 @@ fn mse_stage(stages: &mut Stages, study: &Study) -> Result<()> {
         };
         let report = run_on(study.args.device.main(), job)??;
         lift_core::io::write_json(&study.dir.mse(), &report)?;
-        report.chart().save(&dir.join("mse.png"))?;
-        Ok(Outputs { summary: json!({ "tests": report.tests.len() }), files: vec![study.dir.mse()] })
+        report.chart().save(&study.dir.mse_chart())?;
+        Ok(Outputs { summary: json!({ "tests": report.tests.len() }), files: vec![study.dir.mse(), study.dir.mse_chart()] })
     })?;
     Ok(())
 }

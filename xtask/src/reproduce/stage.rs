@@ -65,6 +65,10 @@ pub struct Manifest {
     pub code: BTreeMap<Crate, String>,
     pub outputs: Value,
     pub outputs_hash: String,
+    /// The files the stage wrote for later stages, relative to the study's root (absolute when
+    /// outside it, as the shared Inception weights): what they may read.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
     pub git_commit: String,
     pub seconds: f64,
 }
@@ -73,6 +77,21 @@ pub struct Manifest {
 pub struct Outputs {
     pub summary: Value,
     pub files: Vec<PathBuf>,
+}
+
+/// The files under `dir`, in path order.
+pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+        if path.is_dir() {
+            out.extend(files_under(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Hex sha256 of a JSON value's canonical text.
@@ -253,6 +272,11 @@ impl Stages {
             inputs: p.inputs,
             code: p.code,
             outputs_hash: hash_outputs(&outputs)?,
+            files: outputs
+                .files
+                .iter()
+                .map(|f| f.strip_prefix(&self.root).map_or_else(|_| std::path::absolute(f).unwrap_or(f.clone()), Path::to_path_buf))
+                .collect(),
             outputs: outputs.summary,
             git_commit: lift_core::run::git_commit(),
             seconds,
