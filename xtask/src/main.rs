@@ -4,6 +4,7 @@ mod bench;
 mod cross_check;
 mod data;
 mod fetch_inception;
+mod measure;
 mod reproduce;
 mod test;
 
@@ -56,10 +57,4 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
-}
-
-/// The median of `values` (the upper one of an even count; NaN sorts last).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

@@ -171,39 +171,42 @@ impl Reader<'_> {
 pub fn unpickle(bytes: &[u8], policy: &dyn Policy) -> Result<Value> {
     let mut r = Reader { bytes, pos: 0, stack: Vec::new(), memo: HashMap::new(), budget: 16 * bytes.len() + 1024 };
     loop {
-        let op = r.take(1)?[0];
-        match op {
+        match r.take(1)?[0] {
             0x80 => {
                 r.take(1)?; // PROTO
             }
             b'.' => return r.pop(),
-            b'(' => r.stack.push(Item::Mark),
-            b')' => r.push(Value::Tuple(vec![]))?,
-            b']' => r.push(Value::List(vec![]))?,
-            b'}' => r.push(Value::Dict(vec![]))?,
-            b'N' => r.push(Value::None)?,
-            0x88 => r.push(Value::Bool(true))?,
-            0x89 => r.push(Value::Bool(false))?,
-            b'K' => {
-                let v = r.take(1)?[0] as i64;
-                r.push(Value::Int(v))?
-            }
+            op => match r.literal(op)? {
+                Some(v) => r.push(v)?,
+                None => r.structure(op, policy)?,
+            },
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// The value of a literal opcode (a constant, number or string); `None` for any other opcode.
+    fn literal(&mut self, op: u8) -> Result<Option<Value>> {
+        Ok(Some(match op {
+            b')' => Value::Tuple(vec![]),
+            b']' => Value::List(vec![]),
+            b'}' => Value::Dict(vec![]),
+            b'N' => Value::None,
+            0x88 => Value::Bool(true),
+            0x89 => Value::Bool(false),
+            b'K' => Value::Int(self.take(1)?[0] as i64),
             b'M' => {
-                let b = r.take(2)?;
-                let v = u16::from_le_bytes([b[0], b[1]]) as i64;
-                r.push(Value::Int(v))?
+                let b = self.take(2)?;
+                Value::Int(u16::from_le_bytes([b[0], b[1]]) as i64)
             }
-            b'J' => {
-                let v = r.u32_le()? as i32 as i64;
-                r.push(Value::Int(v))?
-            }
+            b'J' => Value::Int(self.u32_le()? as i32 as i64),
             0x8a => {
                 // LONG1: little-endian two's complement of n bytes.
-                let n = r.take(1)?[0] as usize;
+                let n = self.take(1)?[0] as usize;
                 if n > 8 {
                     bail!("pickle integer of {n} bytes is too large");
                 }
-                let b = r.take(n)?;
+                let b = self.take(n)?;
                 let mut v: i64 = 0;
                 for (k, &byte) in b.iter().enumerate() {
                     v |= (byte as i64) << (8 * k);
@@ -211,73 +214,73 @@ pub fn unpickle(bytes: &[u8], policy: &dyn Policy) -> Result<Value> {
                 if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
                     v -= 1i64 << (8 * n);
                 }
-                r.push(Value::Int(v))?
+                Value::Int(v)
             }
-            b'G' => {
-                let b = r.take(8)?;
-                let v = f64::from_be_bytes(b.try_into().expect("8 bytes"));
-                r.push(Value::Float(v))?
-            }
+            b'G' => Value::Float(f64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes"))),
             b'X' => {
-                let n = r.u32_le()? as usize;
-                let s = std::str::from_utf8(r.take(n)?).context("pickle string is not UTF-8")?.to_string();
-                r.push(Value::Str(s))?
+                let n = self.u32_le()? as usize;
+                Value::Str(std::str::from_utf8(self.take(n)?).context("pickle string is not UTF-8")?.to_string())
             }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// An opcode that builds, names, stores or recalls values.
+    fn structure(&mut self, op: u8, policy: &dyn Policy) -> Result<()> {
+        match op {
+            b'(' => self.stack.push(Item::Mark),
             b'c' => {
-                let (module, name) = (r.line()?, r.line()?);
+                let (module, name) = (self.line()?, self.line()?);
                 let global = format!("{module}.{name}");
                 if !policy.allows(&global) {
                     bail!("the pickle names the global {global}, which a PyTorch checkpoint does not need: refused (nothing was run)");
                 }
-                r.push(Value::Global(global))?
+                self.push(Value::Global(global))?
             }
             b'q' | b'r' => {
-                let key = if op == b'q' { r.take(1)?[0] as u32 } else { r.u32_le()? };
-                r.memo_put(key)?
+                let key = if op == b'q' { self.take(1)?[0] as u32 } else { self.u32_le()? };
+                self.memo_put(key)?
             }
             b'h' | b'j' => {
-                let key = if op == b'h' { r.take(1)?[0] as u32 } else { r.u32_le()? };
-                r.memo_get(key)?
+                let key = if op == b'h' { self.take(1)?[0] as u32 } else { self.u32_le()? };
+                self.memo_get(key)?
             }
             b't' => {
-                let items = r.pop_mark()?;
-                r.push(Value::Tuple(items))?
+                let items = self.pop_mark()?;
+                self.push(Value::Tuple(items))?
             }
             0x85..=0x87 => {
-                let n = (op - 0x84) as usize;
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    items.push(r.pop()?);
-                }
+                let mut items: Vec<Value> = (0..op - 0x84).map(|_| self.pop()).collect::<Result<_>>()?;
                 items.reverse();
-                r.push(Value::Tuple(items))?
+                self.push(Value::Tuple(items))?
             }
             b'a' => {
-                let v = r.pop()?;
-                r.append(vec![v])?
+                let v = self.pop()?;
+                self.append(vec![v])?
             }
             b'e' => {
-                let items = r.pop_mark()?;
-                r.append(items)?
+                let items = self.pop_mark()?;
+                self.append(items)?
             }
             b's' => {
-                let v = r.pop()?;
-                let k = r.pop()?;
-                r.set_items(vec![k, v])?
+                let v = self.pop()?;
+                let k = self.pop()?;
+                self.set_items(vec![k, v])?
             }
             b'u' => {
-                let items = r.pop_mark()?;
-                r.set_items(items)?
+                let items = self.pop_mark()?;
+                self.set_items(items)?
             }
             b'Q' => {
-                let pid = r.pop()?;
-                r.push(Value::Persistent(Box::new(pid)))?
+                let pid = self.pop()?;
+                self.push(Value::Persistent(Box::new(pid)))?
             }
-            b'R' => r.call(false)?,
-            0x81 => r.call(true)?,
-            b'b' => r.build()?,
-            other => bail!("unsupported pickle opcode 0x{other:02x} at byte {}", r.pos - 1),
+            b'R' => self.call(false)?,
+            0x81 => self.call(true)?,
+            b'b' => self.build()?,
+            other => bail!("unsupported pickle opcode 0x{other:02x} at byte {}", self.pos - 1),
         }
+        Ok(())
     }
 }
 

@@ -10,12 +10,10 @@ pub mod torch;
 mod workloads;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
 use lift_core::{run_on, DeviceSpec, LiftConfig};
-use lift_cpu::threads::ThreadPool;
 use serde::Serialize;
 
 pub use workloads::{Workload, WorkloadTask};
@@ -177,7 +175,7 @@ fn measure(args: &BenchArgs, python: Option<&str>, shape: &Shape, workload: Work
     let mut rows = Vec::new();
     for (k, (&threads, burn)) in thread_counts.iter().zip(burn).enumerate() {
         let torch = torch.as_ref().map(|rates| rates[k]);
-        let row = Row { config: shape.label.clone(), workload: workload.name().into(), threads, unit: workload.unit(), burn, torch };
+        let row = Row { config: shape.label.clone(), workload: workload.name(), threads, unit: workload.unit(), burn, torch };
         print_row(&row);
         rows.push(row);
     }
@@ -190,7 +188,7 @@ fn worker(args: &BenchArgs, shape: &Shape, workload: Workload, threads: usize) -
     let out = std::process::Command::new(std::env::current_exe()?)
         .args(["bench", "--in-process", "--no-torch", "--device", &args.device.to_string(), "--configs"])
         .arg(&shape.config_file)
-        .args(["--batch", &shape.batch.to_string(), "--iters", &args.iters.to_string(), "--only", workload.name()])
+        .args(["--batch", &shape.batch.to_string(), "--iters", &args.iters.to_string(), "--only", &workload.name()])
         .args(["--threads", &threads.to_string(), "--json"])
         .arg(&json)
         .output()?;
@@ -275,43 +273,5 @@ fn print_row(r: &Row) {
     match r.torch {
         Some(t) => println!("{head} torch {t:>10.3}   ratio {:>5.2}x", r.burn / t),
         None => println!("{head}"),
-    }
-}
-
-/// Times `f` on each pool in turn, `iters` rounds after one warm-up on each, and returns each
-/// pool's median seconds. Taking the thread counts in turns puts them all in the same minutes: on a
-/// shared machine each core's speed drifts by up to a half within seconds, so thread counts timed
-/// one after the other compare different minutes. A warm-up that takes more than 30 s (the paper
-/// model on a CPU) is timed itself instead.
-pub fn interleaved_medians(pools: &[ThreadPool], iters: usize, mut f: impl FnMut() + Send) -> Vec<f64> {
-    let mut timed = |pool: &ThreadPool| {
-        let start = Instant::now();
-        pool.install(&mut f);
-        start.elapsed().as_secs_f64()
-    };
-    let warm_ups: Vec<f64> = pools.iter().map(&mut timed).collect();
-    if warm_ups.iter().any(|&s| s > 30.0) {
-        return warm_ups;
-    }
-    let mut times = vec![Vec::with_capacity(iters); pools.len()];
-    for _ in 0..iters.max(1) {
-        for (pool, times) in pools.iter().zip(&mut times) {
-            times.push(timed(pool));
-        }
-    }
-    times.into_iter().map(crate::median).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interleaved_timing_takes_the_pools_in_turns() {
-        let pools: Vec<_> = [1, 2].iter().map(|&t| lift_cpu::threads::pool(t).unwrap()).collect();
-        let mut seen = Vec::new();
-        let medians = interleaved_medians(&pools, 3, || seen.push(rayon::current_num_threads()));
-        assert_eq!(medians.len(), 2);
-        assert_eq!(seen, [1, 2, 1, 2, 1, 2, 1, 2]);
     }
 }

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use lift_core::LiftConfig;
+use lift_core::ModelKind::{Baseline, Lift};
 
 use super::{config_path, measure, BenchArgs, Row, Shape, Workload};
 
@@ -17,7 +18,7 @@ const BATCHES: [usize; 3] = [1, 8, 32];
 /// temporary folder for the worker processes.
 pub fn run(args: &BenchArgs, python: Option<&str>, workloads: &[Workload], thread_counts: &[usize]) -> Result<Vec<Row>> {
     let base = LiftConfig::load(&config_path(args.configs.first().map_or("tiny", |c| c.as_str())))?;
-    let default = [Workload::Forward("lift"), Workload::Forward("baseline"), Workload::TrainStep("lift"), Workload::TrainStep("baseline")];
+    let default = [Workload::Forward(Lift), Workload::Forward(Baseline), Workload::TrainStep(Lift), Workload::TrainStep(Baseline)];
     let workloads = if workloads.is_empty() { &default[..] } else { workloads };
     let folder = std::env::temp_dir().join(format!("lift-sweep-{}", std::process::id()));
     std::fs::create_dir_all(&folder)?;

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use lift_core::{DeviceSpec, LiftConfig};
+use lift_core::{DeviceSpec, LiftConfig, ModelKind};
 
 use super::Workload;
 
@@ -28,8 +28,8 @@ fn peer_in_turns(python: &str, config: &LiftConfig, workload: Workload, batch: u
         Workload::FwdBwd(m) => (m, "backward"),
         Workload::TrainStep(m) => (m, "train"),
         Workload::Sample(m) => (m, "sample"),
-        Workload::HeatmapCell => ("lift", "hutchinson"),
-        Workload::Fid => ("lift", "fid"),
+        Workload::HeatmapCell => (ModelKind::Lift, "hutchinson"),
+        Workload::Fid => (ModelKind::Lift, "fid"),
         Workload::HeatmapCellFd | Workload::Reference => return None,
     };
     let m = &config.model;
@@ -41,7 +41,7 @@ fn peer_in_turns(python: &str, config: &LiftConfig, workload: Workload, batch: u
     };
     let out = Command::new(python)
         .arg("bench/torch_peer.py")
-        .args(["--model", model, "--mode", mode, "--dims", &dims.join(",")])
+        .args(["--model", &model.to_string(), "--mode", mode, "--dims", &dims.join(",")])
         .args(["--embed", &m.time_embed_dim.to_string(), "--time", &m.time_dim.to_string(), "--res", &m.resolution.to_string()])
         .args(["--batch", &batch.to_string(), "--iters", &iters.to_string(), "--threads", &threads.join(",")])
         .args(["--attn-min", &m.attention_min_channels.to_string(), "--device", &torch_device])
@@ -68,7 +68,7 @@ const CHECK_ITERS: usize = 10;
 /// whether the medians agree within 10%. Where they do not, ratios against a peer timed in turns
 /// would be biased; the bench's table never is, as [`peer`] takes one thread count.
 pub fn check_in_turns(python: &str, config: &LiftConfig, batch: usize, iters: usize, thread_counts: &[usize], device: DeviceSpec) {
-    let (workload, iters) = (Workload::TrainStep("lift"), iters.max(CHECK_ITERS));
+    let (workload, iters) = (Workload::TrainStep(ModelKind::Lift), iters.max(CHECK_ITERS));
     let (mut alone, mut turns) = (vec![Vec::new(); thread_counts.len()], vec![Vec::new(); thread_counts.len()]);
     for _ in 0..CHECK_ROUNDS {
         let each: Option<Vec<f64>> = thread_counts.iter().map(|&t| peer(python, config, workload, batch, iters, t, device)).collect();
@@ -80,7 +80,8 @@ pub fn check_in_turns(python: &str, config: &LiftConfig, batch: usize, iters: us
             turns[k].push(together[k]);
         }
     }
-    let (alone, turns): (Vec<f64>, Vec<f64>) = (alone.into_iter().map(crate::median).collect(), turns.into_iter().map(crate::median).collect());
+    let (alone, turns): (Vec<f64>, Vec<f64>) =
+        (alone.into_iter().map(crate::measure::median).collect(), turns.into_iter().map(crate::measure::median).collect());
     let diffs: Vec<f64> = turns.iter().zip(&alone).map(|(t, a)| t / a - 1.0).collect();
     let each: Vec<String> = thread_counts
         .iter()

@@ -1,12 +1,12 @@
 //! The measured workloads, generic over the backend.
 
+use std::hint::black_box;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Tensor};
-use burn::train::TrainStep;
 use lift_analyze::clean_images::Images;
 use lift_analyze::fid::{extract, InceptionV3, Resize};
 use lift_analyze::heatmap::{estimate_cell, Analysed};
@@ -15,29 +15,29 @@ use lift_core::config::TrainConfig;
 use lift_core::data::ImageSet;
 use lift_core::grid::{Grid, GridSpec};
 use lift_core::pipeline::{sample_baseline, sample_lift};
-use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule, SamplingPath, TimestepRule};
+use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, ModelConfig, ModelKind, NoiseSchedule, SamplingPath, TimestepRule};
 use lift_cpu::threads::ThreadPool;
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::plan::StepPlan;
-use lift_train::step::{Denoiser, Diffusion};
+use lift_train::step::Diffusion;
 
-use super::interleaved_medians;
+use crate::measure::{interleaved_medians, train_steps};
 
 /// What is timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
     /// The machine itself: an ideally parallel vector loop on data that fits each core's L2.
     Reference,
-    Forward(&'static str),
-    FwdBwd(&'static str),
+    Forward(ModelKind),
+    FwdBwd(ModelKind),
     /// Loss, backward, global clipping, AdamW and the EMA update: one real training step.
-    TrainStep(&'static str),
+    TrainStep(ModelKind),
     /// One heatmap cell: 16 images × 4 probes, both scales, reverse mode.
     HeatmapCell,
     /// The same cell by central finite differences.
     HeatmapCellFd,
     /// Sampling with 19 model evaluations per image ("18 steps", reference protocol).
-    Sample(&'static str),
+    Sample(ModelKind),
     /// Inception pool3 features, resize included.
     Fid,
 }
@@ -45,39 +45,36 @@ pub enum Workload {
 impl Workload {
     /// Every workload, in table order.
     pub fn all() -> Vec<Self> {
+        use ModelKind::{Baseline, Lift};
         use Workload::*;
         vec![
             Reference,
-            Forward("lift"),
-            Forward("baseline"),
-            FwdBwd("lift"),
-            FwdBwd("baseline"),
-            TrainStep("lift"),
-            TrainStep("baseline"),
+            Forward(Lift),
+            Forward(Baseline),
+            FwdBwd(Lift),
+            FwdBwd(Baseline),
+            TrainStep(Lift),
+            TrainStep(Baseline),
             HeatmapCell,
             HeatmapCellFd,
-            Sample("lift"),
-            Sample("baseline"),
+            Sample(Lift),
+            Sample(Baseline),
             Fid,
         ]
     }
 
     /// Row label.
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> String {
         use Workload::*;
         match self {
-            Reference => "reference-loop",
-            Forward("lift") => "forward/lift",
-            Forward(_) => "forward/baseline",
-            FwdBwd("lift") => "fwd+bwd/lift",
-            FwdBwd(_) => "fwd+bwd/baseline",
-            TrainStep("lift") => "train-step/lift",
-            TrainStep(_) => "train-step/baseline",
-            HeatmapCell => "heatmap-cell",
-            HeatmapCellFd => "heatmap-cell-fd",
-            Sample("lift") => "sample/lift",
-            Sample(_) => "sample/baseline",
-            Fid => "fid-features",
+            Reference => "reference-loop".into(),
+            Forward(kind) => format!("forward/{kind}"),
+            FwdBwd(kind) => format!("fwd+bwd/{kind}"),
+            TrainStep(kind) => format!("train-step/{kind}"),
+            HeatmapCell => "heatmap-cell".into(),
+            HeatmapCellFd => "heatmap-cell-fd".into(),
+            Sample(kind) => format!("sample/{kind}"),
+            Fid => "fid-features".into(),
         }
     }
 
@@ -110,111 +107,155 @@ impl BackendTask for WorkloadTask {
     type Output = Result<Vec<f64>>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<f64>> {
-        let (b, m, iters) = (self.batch, &self.config.model, self.iters);
         let pools = self.threads.iter().map(|&t| lift_cpu::threads::pool(t)).collect::<Result<Vec<_>>>()?;
-        let r = m.resolution;
-        let sync = || B::sync(&device).expect("device sync");
-        let noise = |side: usize| Tensor::<B, 4>::random([b, 3, side, side], Distribution::Normal(0.0, 1.0), &device);
-        let t = Tensor::<B, 1>::from_floats(vec![500.0f32; b].as_slice(), &device);
-        let per_image = |seconds: Vec<f64>| seconds.into_iter().map(|s| b as f64 / s).collect::<Vec<_>>();
-        let rates = match self.workload {
+        let timer = Timer { pools, iters: self.iters, batch: self.batch };
+        let m = &self.config.model;
+        Ok(match self.workload {
             Workload::Reference => {
                 let flops = (REFERENCE_CHUNKS * REFERENCE_PASSES * REFERENCE_LEN * 2) as f64;
-                interleaved_medians(&pools, iters, || {
-                    let _ = reference_loop();
-                })
-                .into_iter()
-                .map(|s| flops / s / 1e9)
-                .collect()
-            }
-            Workload::Forward(kind) => {
-                let (x64, x32, t) = (noise(r).inner(), noise(m.coarse_resolution()).inner(), t.inner());
-                per_image(if kind == "lift" {
-                    let net = LiftUNet::<B>::new(m, &device).valid();
-                    interleaved_medians(&pools, iters, || {
-                        let (a, c) = net.forward(x64.clone(), x32.clone(), t.clone(), t.clone());
-                        let _ = (a.sum() + c.sum()).into_scalar();
+                timer
+                    .seconds(|| {
+                        black_box(reference_loop());
                     })
-                } else {
-                    let net = BaselineUNet::<B>::new(m, &device).valid();
-                    interleaved_medians(&pools, iters, || {
-                        let _ = net.forward(x64.clone(), t.clone()).sum().into_scalar();
-                    })
-                })
+                    .into_iter()
+                    .map(|s| flops / s / 1e9)
+                    .collect()
             }
-            Workload::FwdBwd(kind) => {
-                let (x64, x32) = (noise(r), noise(m.coarse_resolution()));
-                per_image(if kind == "lift" {
-                    let net = LiftUNet::<B>::new(m, &device);
-                    interleaved_medians(&pools, iters, || {
-                        let (a, c) = net.forward(x64.clone(), x32.clone(), t.clone(), t.clone());
-                        let _ = (a.square().mean() + c.square().mean()).backward();
-                        sync();
-                    })
-                } else {
-                    let net = BaselineUNet::<B>::new(m, &device);
-                    interleaved_medians(&pools, iters, || {
-                        let _ = net.forward(x64.clone(), t.clone()).square().mean().backward();
-                        sync();
-                    })
-                })
-            }
-            Workload::TrainStep(kind) => {
-                let source = Arc::new(NoiseSource { images: random_images(b, r), schedule: NoiseSchedule::reference() });
-                let mut train = self.config.train.clone();
-                train.batch_size = b;
-                let batch = EpochLoader::<B>::train(source, (0..b).collect(), &train, 1, device.clone()).batch_of(1, 0);
-                let seconds = if kind == "lift" {
-                    time_train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &train, &pools, iters)
-                } else {
-                    time_train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), StepPlan::new(train.clone(), 1, 0, None)), batch, &train, &pools, iters)
-                };
-                per_image(seconds)
-            }
-            Workload::HeatmapCell | Workload::HeatmapCellFd => {
-                let estimator = if self.workload == Workload::HeatmapCell { Estimator::Vjp } else { Estimator::Fd };
-                let model = Analysed::new(LiftUNet::<B>::new(m, &device));
-                let x64 = Tensor::<B::InnerBackend, 4>::random([16, 3, r, r], Distribution::Uniform(-1.0, 1.0), &device);
-                let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
-                let grid = Grid::new(GridSpec::TLinspace { points: 30 }, &NoiseSchedule::reference())?;
-                interleaved_medians(&pools, iters, || {
-                    let _ = estimate_cell(&model, &x0, &grid, (10, 20), 4, (1, 2), estimator, 64);
-                })
-                .into_iter()
-                .map(|s| 1.0 / s)
-                .collect()
-            }
-            Workload::Sample(kind) => {
-                let schedule = NoiseSchedule::reference();
-                let ts = TimestepRule::Reference.timesteps(18, 1000)?;
-                let (x64, x32) = (noise(r).inner(), noise(m.coarse_resolution()).inner());
-                per_image(if kind == "lift" {
-                    let net = LiftUNet::<B>::new(m, &device).valid();
-                    let path = SamplingPath::diagonal(&ts);
-                    interleaved_medians(&pools, iters, || {
-                        let _ = sample_lift(&net, &schedule, &path, x64.clone(), x32.clone()).0.sum().into_scalar();
-                    })
-                } else {
-                    let net = BaselineUNet::<B>::new(m, &device).valid();
-                    interleaved_medians(&pools, iters, || {
-                        let _ = sample_baseline(&net, &schedule, &ts, x64.clone()).sum().into_scalar();
-                    })
-                })
-            }
-            Workload::Fid => {
-                let weights = std::path::Path::new(lift_analyze::fid::DEFAULT_WEIGHTS);
-                if !weights.exists() {
-                    bail!("no Inception weights (cargo xtask fetch-inception)");
-                }
-                let net = InceptionV3::<B::InnerBackend>::load(weights, &device)?;
-                let x = Tensor::<B::InnerBackend, 4>::random([b, 3, r, r], Distribution::Uniform(0.0, 1.0), &device);
-                per_image(interleaved_medians(&pools, iters, || {
-                    let _ = extract(&net, x.clone(), Resize::BicubicAntialias);
-                }))
-            }
-        };
-        Ok(rates)
+            Workload::Forward(kind) => timer.per_image(forward::<B>(&timer, m, kind, &device)),
+            Workload::FwdBwd(kind) => timer.per_image(forward_backward::<B>(&timer, m, kind, &device)),
+            Workload::TrainStep(kind) => timer.per_image(train_step::<B>(&timer, &self.config, kind, &device)),
+            Workload::HeatmapCell => heatmap_cell::<B>(&timer, m, Estimator::Vjp, &device)?,
+            Workload::HeatmapCellFd => heatmap_cell::<B>(&timer, m, Estimator::Fd, &device)?,
+            Workload::Sample(kind) => timer.per_image(sample::<B>(&timer, m, kind, &device)?),
+            Workload::Fid => timer.per_image(fid::<B>(&timer, m, &device)?),
+        })
     }
+}
+
+/// The pools a workload is timed on, in turns, and its batch.
+struct Timer {
+    pools: Vec<ThreadPool>,
+    iters: usize,
+    batch: usize,
+}
+
+impl Timer {
+    /// Median seconds of `f` on each pool.
+    fn seconds(&self, f: impl FnMut() + Send) -> Vec<f64> {
+        interleaved_medians(&self.pools, self.iters, f)
+    }
+
+    /// Images per second from seconds per batch.
+    fn per_image(&self, seconds: Vec<f64>) -> Vec<f64> {
+        seconds.into_iter().map(|s| self.batch as f64 / s).collect()
+    }
+
+    /// A batch of N(0, 1) noise at `side`.
+    fn noise<B: Backend>(&self, side: usize, device: &B::Device) -> Tensor<B, 4> {
+        Tensor::random([self.batch, 3, side, side], Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// The batch's timestep tensor, all at t = 500.
+    fn timesteps<B: Backend>(&self, device: &B::Device) -> Tensor<B, 1> {
+        Tensor::from_floats(vec![500.0f32; self.batch].as_slice(), device)
+    }
+}
+
+fn forward<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: ModelKind, device: &B::Device) -> Vec<f64> {
+    let (x64, x32, t) = (timer.noise::<B::InnerBackend>(m.resolution, device), timer.noise(m.coarse_resolution(), device), timer.timesteps(device));
+    match kind {
+        ModelKind::Lift => {
+            let net = LiftUNet::<B>::new(m, device).valid();
+            timer.seconds(|| {
+                let (a, c) = net.forward(x64.clone(), x32.clone(), t.clone(), t.clone());
+                let _ = (a.sum() + c.sum()).into_scalar();
+            })
+        }
+        ModelKind::Baseline => {
+            let net = BaselineUNet::<B>::new(m, device).valid();
+            timer.seconds(|| {
+                black_box(net.forward(x64.clone(), t.clone()).sum().into_scalar());
+            })
+        }
+    }
+}
+
+fn forward_backward<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: ModelKind, device: &B::Device) -> Vec<f64> {
+    let (x64, x32, t) = (timer.noise::<B>(m.resolution, device), timer.noise(m.coarse_resolution(), device), timer.timesteps(device));
+    let sync = || B::sync(device).expect("device sync");
+    match kind {
+        ModelKind::Lift => {
+            let net = LiftUNet::<B>::new(m, device);
+            timer.seconds(|| {
+                let (a, c) = net.forward(x64.clone(), x32.clone(), t.clone(), t.clone());
+                let _ = (a.square().mean() + c.square().mean()).backward();
+                sync();
+            })
+        }
+        ModelKind::Baseline => {
+            let net = BaselineUNet::<B>::new(m, device);
+            timer.seconds(|| {
+                let _ = net.forward(x64.clone(), t.clone()).square().mean().backward();
+                sync();
+            })
+        }
+    }
+}
+
+fn train_step<B: AutodiffBackend>(timer: &Timer, config: &LiftConfig, kind: ModelKind, device: &B::Device) -> Vec<f64> {
+    let (b, m) = (timer.batch, &config.model);
+    let source = Arc::new(NoiseSource { images: random_images(b, m.resolution), schedule: NoiseSchedule::reference() });
+    let train = TrainConfig { batch_size: b, ..config.train.clone() };
+    let batch = EpochLoader::<B>::train(source, (0..b).collect(), &train, 1, device.clone()).batch_of(1, 0);
+    let plan = StepPlan::new(train.clone(), 1, 0, None);
+    match kind {
+        ModelKind::Lift => timer.seconds(train_steps(Diffusion::new(LiftUNet::<B>::new(m, device), plan), batch, &train)),
+        ModelKind::Baseline => timer.seconds(train_steps(Diffusion::new(BaselineUNet::<B>::new(m, device), plan), batch, &train)),
+    }
+}
+
+fn heatmap_cell<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, estimator: Estimator, device: &B::Device) -> Result<Vec<f64>> {
+    let model = Analysed::new(LiftUNet::<B>::new(m, device));
+    let x64 = Tensor::<B::InnerBackend, 4>::random([16, 3, m.resolution, m.resolution], Distribution::Uniform(-1.0, 1.0), device);
+    let x0 = Images { x32: lift_core::model::resample::downsample_2x(x64.clone()), x64 };
+    let grid = Grid::new(GridSpec::TLinspace { points: 30 }, &NoiseSchedule::reference())?;
+    let seconds = timer.seconds(|| {
+        black_box(estimate_cell(&model, &x0, &grid, (10, 20), 4, (1, 2), estimator, 64));
+    });
+    Ok(seconds.into_iter().map(|s| 1.0 / s).collect())
+}
+
+fn sample<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: ModelKind, device: &B::Device) -> Result<Vec<f64>> {
+    let schedule = NoiseSchedule::reference();
+    let ts = TimestepRule::Reference.timesteps(18, 1000)?;
+    let (x64, x32) = (timer.noise::<B::InnerBackend>(m.resolution, device), timer.noise(m.coarse_resolution(), device));
+    Ok(match kind {
+        ModelKind::Lift => {
+            let net = LiftUNet::<B>::new(m, device).valid();
+            let path = SamplingPath::diagonal(&ts);
+            timer.seconds(|| {
+                black_box(sample_lift(&net, &schedule, &path, x64.clone(), x32.clone()).0.sum().into_scalar());
+            })
+        }
+        ModelKind::Baseline => {
+            let net = BaselineUNet::<B>::new(m, device).valid();
+            timer.seconds(|| {
+                black_box(sample_baseline(&net, &schedule, &ts, x64.clone()).sum().into_scalar());
+            })
+        }
+    })
+}
+
+fn fid<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, device: &B::Device) -> Result<Vec<f64>> {
+    let weights = std::path::Path::new(lift_analyze::fid::DEFAULT_WEIGHTS);
+    if !weights.exists() {
+        bail!("no Inception weights (cargo xtask fetch-inception)");
+    }
+    let net = InceptionV3::<B::InnerBackend>::load(weights, device)?;
+    let x = Tensor::<B::InnerBackend, 4>::random([timer.batch, 3, m.resolution, m.resolution], Distribution::Uniform(0.0, 1.0), device);
+    Ok(timer.seconds(|| {
+        black_box(extract(&net, x.clone(), Resize::BicubicAntialias));
+    }))
 }
 
 const REFERENCE_CHUNKS: usize = 64;
@@ -239,22 +280,4 @@ fn reference_loop() -> f32 {
             x[0]
         })
         .sum()
-}
-
-/// Median seconds of one full training step (TrainStep::step then TrainStep::optimize) on each pool.
-fn time_train_steps<B, M>(model: Diffusion<B, M>, batch: lift_train::batch::NoisedBatch<B>, train: &TrainConfig, pools: &[ThreadPool], iters: usize) -> Vec<f64>
-where
-    B: AutodiffBackend,
-    M: Denoiser<B> + AutodiffModule<B> + 'static,
-    M::InnerModule: Denoiser<B::InnerBackend>,
-{
-    let mut optim = lift_train::optim::adamw(train);
-    let mut model = Some(model);
-    interleaved_medians(pools, iters, || {
-        let m = model.take().expect("model");
-        let out = TrainStep::step(&m, batch.clone());
-        let m = TrainStep::optimize(m, &mut optim, 1e-4, out.grads);
-        let _ = out.item.loss.into_scalar();
-        model = Some(m);
-    })
 }

@@ -9,10 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Distribution;
-use burn::train::TrainStep;
 use lift_analyze::clean_images::Images;
 use lift_analyze::fid::{extract, InceptionV3};
 use lift_analyze::heatmap::{estimate_cells, Analysed};
@@ -26,6 +24,8 @@ use lift_train::batch::{batches_per_epoch, EpochLoader, NoiseSource};
 use lift_train::plan::StepPlan;
 use lift_train::step::{Denoiser, Diffusion};
 use serde::{Deserialize, Serialize};
+
+use crate::measure::{seconds_per, train_steps};
 
 /// A wall-time budget, written like `45m`, `90s` or `1h30m`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -228,20 +228,6 @@ struct Probe {
     parallel: bool,
 }
 
-/// Median seconds of `calls` timed calls of `f` after a first one that pays for warm-up: the
-/// machine's speed drifts within seconds, and one slow call must not size a 45-minute run.
-fn seconds_per(calls: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let times = (0..calls.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    crate::median(times)
-}
-
 impl BackendTask for Probe {
     type Output = Result<Rates>;
 
@@ -254,8 +240,8 @@ impl BackendTask for Probe {
         let train_rate = |seconds: f64| b as f64 / seconds;
         let plan = || StepPlan::new(c.train.clone(), 1, 0, None);
         let seconds = |lift: bool| match lift {
-            true => step_seconds(Diffusion::new(LiftUNet::<B>::new(m, &device), plan()), &batch, &c.train),
-            false => step_seconds(Diffusion::new(BaselineUNet::<B>::new(m, &device), plan()), &batch, &c.train),
+            true => seconds_per(PROBE_STEPS, train_steps(Diffusion::new(LiftUNet::<B>::new(m, &device), plan()), batch.clone(), &c.train)),
+            false => seconds_per(PROBE_STEPS, train_steps(Diffusion::new(BaselineUNet::<B>::new(m, &device), plan()), batch.clone(), &c.train)),
         };
         let (tb, tl) = match self.parallel {
             true => {
@@ -316,22 +302,6 @@ fn reference_seconds(n: usize) -> f64 {
 
 /// Training steps the probe times per model (after one warm-up): about two seconds on the tiny preset.
 const PROBE_STEPS: usize = 9;
-
-/// Seconds of one training step (step + optimize) of `model` on `batch`.
-fn step_seconds<B, M>(model: Diffusion<B, M>, batch: &lift_train::batch::NoisedBatch<B>, train: &lift_core::config::TrainConfig) -> f64
-where
-    B: AutodiffBackend,
-    M: Denoiser<B> + AutodiffModule<B> + 'static,
-    M::InnerModule: Denoiser<B::InnerBackend>,
-{
-    let mut optim = lift_train::optim::adamw(train);
-    let mut model = Some(model);
-    seconds_per(PROBE_STEPS, || {
-        let m = model.take().expect("model");
-        let out = TrainStep::step(&m, batch.clone());
-        model = Some(TrainStep::optimize(m, &mut optim, 1e-4, out.grads));
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -172,24 +172,18 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     let header = format!("LIFT study, preset {name} on {} → {}", args.device, out.display());
     let mut stages = Stages::new(&out, plan(preset, args.peer), CodeIdentity::of_this_build(), forced, header);
     let data = data_stage(&mut stages, &args, preset)?;
-    let inception = PathBuf::from(lift_analyze::fid::DEFAULT_WEIGHTS);
-    stages.run("inception", json!({ "file": inception }), |_| {
-        let path = crate::fetch_inception::fetch(&inception)?;
-        Ok(Outputs { summary: json!({ "path": path }), files: vec![path] })
-    })?;
+    let inception = inception_stage(&mut stages)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if let Some(b) = budget {
-        let images = lift_core::data::ImageSet::load(&data, config.model.resolution, false)?;
-        let sizing = budget::load_or_probe(&out.join(budget::FILE), &config, b, &images, args.device.main(), jobs >= 2)?;
-        config = sizing.apply(&config);
-        // The planned seconds cover the two trainings together, side by side or one after the
-        // other; the peer trains one model on every core, about as long as the two together.
-        let [training, heatmaps, evaluation] = sizing.planned;
-        let nominal = [("train-baseline", training / 2.0), ("train-lift", training / 2.0), ("heatmap", heatmaps), ("evaluate", evaluation), ("peer", training)];
-        for (stage, seconds) in nominal {
-            stages.set_nominal(stage, seconds);
+    let sizing = match budget {
+        Some(b) => {
+            let images = lift_core::data::ImageSet::load(&data, config.model.resolution, false)?;
+            let sizing = budget::load_or_probe(&out.join(budget::FILE), &config, b, &images, args.device.main(), jobs >= 2)?;
+            config = sizing.apply(&config);
+            plan_seconds(&mut stages, &sizing);
+            Some(sizing)
         }
-    }
+        None => None,
+    };
     // Training keeps the snapshots the sweep evaluates.
     config.train.snapshot_epochs = config.study.eval_epochs.clone();
     config.validate()?;
@@ -222,12 +216,39 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     let manifests = stages.manifests.clone();
     stages.run("report", json!({ "device": args.device.to_string(), "preset": name }), |_| {
         let path = study.dir.report();
-        let text = report::render(&report::Inputs { preset: &name, config: &study.config, dir: &study.dir, device: &args.device, manifests: &manifests })?;
+        let text = report::render(&report::Inputs {
+            preset: &name,
+            config: &study.config,
+            dir: &study.dir,
+            device: &args.device,
+            manifests: &manifests,
+            sizing: sizing.as_ref(),
+        })?;
         lift_core::io::write_atomic(&path, text.as_bytes())?;
         Ok(Outputs { summary: json!({ "report": path }), files: vec![path] })
     })?;
     println!("report: {}", study.dir.report().display());
     Ok(())
+}
+
+/// The stages' nominal seconds from what the budget planned.
+fn plan_seconds(stages: &mut Stages, sizing: &budget::Sizing) {
+    // The planned seconds cover the two trainings together, side by side or one after the
+    // other; the peer trains one model on every core, about as long as the two together.
+    let [training, heatmaps, evaluation] = sizing.planned;
+    let nominal = [("train-baseline", training / 2.0), ("train-lift", training / 2.0), ("heatmap", heatmaps), ("evaluate", evaluation), ("peer", training)];
+    for (stage, seconds) in nominal {
+        stages.set_nominal(stage, seconds);
+    }
+}
+
+fn inception_stage(stages: &mut Stages) -> Result<PathBuf> {
+    let inception = PathBuf::from(lift_analyze::fid::DEFAULT_WEIGHTS);
+    stages.run("inception", json!({ "file": inception }), |_| {
+        let path = crate::fetch_inception::fetch(&inception)?;
+        Ok(Outputs { summary: json!({ "path": path }), files: vec![path] })
+    })?;
+    Ok(inception)
 }
 
 fn data_stage(stages: &mut Stages, args: &ReproduceArgs, preset: Preset) -> Result<PathBuf> {

@@ -9,9 +9,10 @@ use lift_analyze::mse_test::MseReport;
 use lift_analyze::study_dir::StudyDir;
 use lift_core::metrics_csv::{self, IMAGES_PER_S, TRAIN_LOSS, VALID_EMA_LOSS, VALID_LOSS};
 use lift_core::run::{RunDir, RunInfo};
+use lift_core::study::StudyConfig;
 use lift_core::{Devices, LiftConfig, ModelKind, PathFile, Snapshot, Strategy, TimestepRule};
 
-use super::budget::{Sizing, FILE as BUDGET_FILE};
+use super::budget::Sizing;
 use super::figures::{chain_rule_paths, main_snapshot, shown_paths};
 use super::stage::{minutes, Manifest};
 use super::view::{name, View};
@@ -23,6 +24,8 @@ pub struct Inputs<'a> {
     pub dir: &'a StudyDir,
     pub device: &'a Devices,
     pub manifests: &'a [Manifest],
+    /// What `--budget` bought, when it sized the study.
+    pub sizing: Option<&'a Sizing>,
 }
 
 fn manifest<'a>(ms: &'a [Manifest], stage: &str) -> Result<&'a Manifest> {
@@ -96,32 +99,8 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
     let r = c.model.resolution;
     writeln!(s, "# LIFT study — `{}` preset\n", i.preset)?;
     writeln!(s, "Device `{}`, git `{commit}`, {} of stage time in the sessions that finished each stage.\n", i.device, minutes(total))?;
-    if let Ok(b) = lift_core::io::read_json::<Sizing>(&i.dir.root().join(BUDGET_FILE)) {
-        let r = b.rates;
-        writeln!(
-            s,
-            "Sized for a budget of {} on this machine. Measured: training {:.1} (baseline) and {:.1} (LIFT) images/s, \
-             {:.2} s per heatmap cell, {:.0} image-evaluations/s sampling, {:.1} images/s through Inception. Chosen: {} epochs, \
-             evaluated at epochs {} with the weights {}, {} images per sample set, {} seeds, heatmaps {}, strategies {}, protocols {}; \
-             planned {} training, {} heatmaps, {} generation and features.\n",
-            minutes(b.budget.seconds),
-            r.train_baseline,
-            r.train_lift,
-            r.heatmap_cell,
-            r.sample,
-            r.inception,
-            b.epochs,
-            st.eval_epochs.resolve(b.epochs).map(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
-            st.weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" and "),
-            b.fid_images,
-            b.seeds,
-            b.heatmap_seeds,
-            b.strategies.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
-            b.protocols.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
-            minutes(b.planned[0]),
-            minutes(b.planned[1]),
-            minutes(b.planned[2])
-        )?;
+    if let Some(b) = i.sizing {
+        budget(s, b, st)?;
     }
     let older: Vec<String> = i.manifests.iter().filter(|m| m.git_commit != commit).map(|m| format!("{} ({})", m.stage, m.git_commit)).collect();
     if !older.is_empty() {
@@ -143,6 +122,43 @@ fn header(s: &mut String, i: &Inputs) -> Result<()> {
         c.train.ema_decay,
         c2 = c.model.coarse_resolution(),
     )?;
+    differences(s, i, data, &lift)
+}
+
+/// What the budget bought, measured and chosen.
+fn budget(s: &mut String, b: &Sizing, st: &StudyConfig) -> Result<()> {
+    let r = b.rates;
+    writeln!(
+        s,
+        "Sized for a budget of {} on this machine. Measured: training {:.1} (baseline) and {:.1} (LIFT) images/s, \
+             {:.2} s per heatmap cell, {:.0} image-evaluations/s sampling, {:.1} images/s through Inception. Chosen: {} epochs, \
+             evaluated at epochs {} with the weights {}, {} images per sample set, {} seeds, heatmaps {}, strategies {}, protocols {}; \
+             planned {} training, {} heatmaps, {} generation and features.\n",
+        minutes(b.budget.seconds),
+        r.train_baseline,
+        r.train_lift,
+        r.heatmap_cell,
+        r.sample,
+        r.inception,
+        b.epochs,
+        st.eval_epochs.resolve(b.epochs).map(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+        st.weights.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" and "),
+        b.fid_images,
+        b.seeds,
+        b.heatmap_seeds,
+        b.strategies.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+        b.protocols.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
+        minutes(b.planned[0]),
+        minutes(b.planned[1]),
+        minutes(b.planned[2])
+    )?;
+    Ok(())
+}
+
+/// The section on how this run's protocol differs from the original's.
+fn differences(s: &mut String, i: &Inputs, data: &Manifest, lift: &RunInfo) -> Result<()> {
+    let (c, st) = (i.config, &i.config.study);
+    let r = c.model.resolution;
     let rule = |p: TimestepRule| p.timesteps(c.sample.steps, c.schedule.timesteps).expect("validated config");
     writeln!(s, "## How this run differs from the original protocol\n")?;
     let source = match data.inputs["subset"].as_str() {
@@ -258,7 +274,7 @@ fn training(s: &mut String, i: &Inputs) -> Result<()> {
         let last = rows.last().with_context(|| format!("{} has no epochs", run.metrics().display()))?;
         let v = |k: &str| metrics_csv::value(last, k);
         // The last epoch's rate is one moment of a machine whose speed drifts.
-        let rate = crate::median(rows.iter().map(|r| metrics_csv::value(r, IMAGES_PER_S)).collect());
+        let rate = crate::measure::median(rows.iter().map(|r| metrics_csv::value(r, IMAGES_PER_S)).collect());
         writeln!(
             s,
             "| {kind} | {} | {:.4} | {:.4} | {:.4} | {:.1} | {:.0} |",
