@@ -250,7 +250,7 @@ fn score(job: &EvaluateJob, real: &Real, memo: Option<&memorisation::Reference>,
         }
     }
     let n = gen.num_images;
-    let report = crate::generation_parts::generate_on(gen, &job.devices)?;
+    let report = crate::generate::parts::generate_on(gen, &job.devices)?;
     let fake_features = FeatureFile::read(&dir.join(FeatureFile::NAME), n)?;
     let planes = folder_planes(&dir, resolution, n)?;
     let seed = dir.file_name().and_then(|s| s.to_str()).and_then(|s| s.strip_prefix("seed-")).and_then(|s| s.parse().ok()).unwrap_or(0);

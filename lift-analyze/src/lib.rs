@@ -8,7 +8,6 @@ pub mod dp;
 pub mod evaluate;
 pub mod fid;
 pub mod generate;
-pub mod generation_parts;
 pub mod heatmap;
 pub mod images;
 pub mod inspect;

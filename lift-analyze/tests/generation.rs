@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use lift_analyze::fid::features::FeatureFile;
+use lift_analyze::generate::parts::merge;
 use lift_analyze::generate::{resolve_plan, FeatureSpec, GenerateJob};
-use lift_analyze::generation_parts::merge;
 use lift_analyze::heatmap::{Block, Blocks, Heatmap};
 use lift_analyze::paths::{find_path, path_steps, PathRequest};
 use lift_core::chain_rule::ChainRule;

@@ -83,8 +83,8 @@ pub fn heatmap(a: HeatmapArgs) -> Result<()> {
 }
 
 pub fn merge(a: MergeArgs) -> Result<()> {
-    if a.parts.iter().all(|p| crate::generation_parts::is_generation_part(p)) {
-        let (dir, n) = crate::generation_parts::merge(&a.parts)?;
+    if a.parts.iter().all(|p| crate::generate::parts::is_generation_part(p)) {
+        let (dir, n) = crate::generate::parts::merge(&a.parts)?;
         println!("{} parts, {n} images → {}", a.parts.len(), dir.display());
         return Ok(());
     }
@@ -167,7 +167,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         shard: a.shard,
     };
     let report = match &a.devices {
-        Some(devices) => crate::generation_parts::generate_on(job, devices)?,
+        Some(devices) => crate::generate::parts::generate_on(job, devices)?,
         None => run_on(a.run.device, job)??,
     };
     println!(

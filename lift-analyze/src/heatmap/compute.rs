@@ -262,8 +262,15 @@ where
 }
 
 impl crate::spread::Sharded for HeatmapJob {
+    const WHAT: &'static str = "heatmap";
     fn with_shard(self, shard: Shard) -> Self {
         Self { shard, ..self }
+    }
+    fn shard(&self) -> Shard {
+        self.shard
+    }
+    fn part_file(&self, shard: Shard) -> PathBuf {
+        partial_path(&self.out, shard)
     }
 }
 

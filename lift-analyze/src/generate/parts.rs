@@ -5,29 +5,27 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use lift_core::shard::complete_split;
-use lift_core::{run_on, run_on_devices, Devices, Shard};
+use anyhow::{bail, Result};
+use lift_core::{Devices, Shard};
 use serde::{Deserialize, Serialize};
 
+use super::{image_name, GenerateJob, GenerateReport};
 use crate::fid::features::FeatureFile;
-use crate::generate::{image_name, GenerateJob, GenerateReport};
-use crate::spread::Spread;
+use crate::spread::{read_parts, spread_and_merge, Part};
 
 /// Makes the whole generation of `job` on `devices`: a part per device, merged, or the plain run
 /// on one device.
 pub fn generate_on(job: GenerateJob, devices: &Devices) -> Result<GenerateReport> {
-    if !job.shard.is_whole() {
-        bail!("a generation shard ({}) runs on one device", job.shard);
-    }
-    if devices.len() == 1 {
-        return run_on(devices.main(), job)?;
-    }
-    let count = devices.len();
-    let parts: Vec<PathBuf> = (0..count).map(|index| part_file(&GenerateJob { shard: Shard { index, count }, ..job.clone() })).collect();
-    let reports = run_on_devices(devices, Spread(job))?.into_iter().collect::<Result<Vec<_>>>()?;
-    merge(&parts)?;
-    Ok(GenerateReport::joined(reports))
+    spread_and_merge(
+        job,
+        devices,
+        |report| report,
+        |reports, files| {
+            let reports = reports.into_iter().collect::<Result<Vec<_>>>()?;
+            merge(&files)?;
+            Ok(GenerateReport::joined(reports))
+        },
+    )
 }
 
 /// A finished part.
@@ -39,31 +37,32 @@ pub struct GenerationPart {
     pub images: Range<usize>,
 }
 
-fn part_file(job: &GenerateJob) -> PathBuf {
-    job.out.join(format!("generation.{}.json", job.shard.suffix()))
+impl Part for GenerationPart {
+    fn shard(&self) -> Shard {
+        self.job.shard
+    }
+}
+
+/// The file of part `shard` of a generation into `out`.
+pub(crate) fn part_file(out: &Path, shard: Shard) -> PathBuf {
+    out.join(format!("generation.{}.json", shard.suffix()))
 }
 
 /// Records a finished part.
 pub(crate) fn write_part(job: &GenerateJob, images: Range<usize>) -> Result<()> {
-    lift_core::io::write_json(&part_file(job), &GenerationPart { job: job.clone(), images })
+    lift_core::io::write_json(&part_file(&job.out, job.shard), &GenerationPart { job: job.clone(), images })
 }
 
 /// Merges the parts `files` (all in one sample folder); returns the folder and the image count.
 pub fn merge(files: &[PathBuf]) -> Result<(PathBuf, usize)> {
-    let parts: Vec<GenerationPart> = files
-        .iter()
-        .map(|f| lift_core::io::read_json::<GenerationPart>(f).with_context(|| format!("{} is not a generation part", f.display())))
-        .collect::<Result<_>>()?;
-    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let shards: Vec<Shard> = parts.iter().map(|p| p.job.shard).collect();
-    let order = complete_split(&shards, &names)?;
-    let first = &parts[0].job;
+    let parts: Vec<(GenerationPart, String)> = read_parts(files, "generation")?;
+    let (first, first_name) = (&parts[0].0.job, &parts[0].1);
     let mut features = Vec::new();
-    for (shard, name) in order {
-        let part = &parts[names.iter().position(|n| n == name).expect("a given part")];
+    for (part, name) in &parts {
+        let shard = part.job.shard;
         let same = GenerateJob { shard: Shard::WHOLE, ..part.job.clone() } == GenerateJob { shard: Shard::WHOLE, ..first.clone() };
         if !same {
-            bail!("{name} belongs to another generation than {}", names[0]);
+            bail!("{name} belongs to another generation than {first_name}");
         }
         if part.images != shard.range(first.num_images, first.batch) {
             bail!("{name} made images {:?}, not part {shard}'s {:?}", part.images, shard.range(first.num_images, first.batch));

@@ -5,6 +5,8 @@
 //! Each image's starting noise depends only on (seed, image index), so a run can stop anywhere
 //! and continue, and any subset of images can be regenerated identically.
 
+pub mod parts;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -207,8 +209,15 @@ pub fn sample_images<B: Backend>(trained: &TrainedRun<B>, plan: &Plan, ks: &[usi
 }
 
 impl crate::spread::Sharded for GenerateJob {
+    const WHAT: &'static str = "generation";
     fn with_shard(self, shard: Shard) -> Self {
         Self { shard, ..self }
+    }
+    fn shard(&self) -> Shard {
+        self.shard
+    }
+    fn part_file(&self, shard: Shard) -> PathBuf {
+        parts::part_file(&self.out, shard)
     }
 }
 
@@ -254,7 +263,7 @@ impl BackendTask for GenerateJob {
         progress.finish();
         let seconds = start.elapsed().as_secs_f64();
         if !self.shard.is_whole() {
-            crate::generation_parts::write_part(&self, mine.clone())?;
+            parts::write_part(&self, mine.clone())?;
         }
         Ok(GenerateReport {
             evaluations: plan.evaluations(),
