@@ -125,7 +125,8 @@ mod tests {
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::{LinearConfig, PaddingConfig2d};
     use burn::tensor::Distribution;
-    use lift_core::model::init::{seeded_module, seeded_tensor};
+    use lift_core::model::init::seeded_module;
+    use lift_core::seed::seeded_tensor;
 
     type A = Autodiff<Flex>;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use lift_analyze::fid::features::FeatureFile;
 use lift_analyze::generate::parts::merge;
-use lift_analyze::generate::{resolve_plan, FeatureSpec, GenerateJob};
+use lift_analyze::generate::{resolve_route, FeatureSpec, GenerateJob};
 use lift_analyze::heatmap::{Block, Blocks, Heatmap};
 use lift_analyze::paths::{find_path, path_steps, PathRequest};
 use lift_core::chain_rule::ChainRule;
@@ -142,14 +142,14 @@ fn the_fair_protocol_gives_every_path_the_same_budget() {
         let mut per_path = Vec::new();
         for strategy in [Strategy::Baseline, Strategy::Diagonal] {
             let j = GenerateJob { steps, protocol, ..job(Path::new("unused"), strategy, &dir, 1, 1) };
-            per_path.push((strategy, resolve_plan(&j, strategy.model(), 1000).unwrap()));
+            per_path.push((strategy, resolve_route(&j, strategy.model(), 1000).unwrap()));
         }
         for strategy in [Strategy::Dp64, Strategy::DpTotal] {
             let file = dir.join(format!("{strategy}-{protocol}.json"));
             let request = PathRequest { strategy, chain_rule: ChainRule::Sl, steps: path_steps(strategy, protocol, steps, 1000).unwrap(), max_jump: 5 };
             lift_core::io::write_json(&file, &find_path(&map, &file, request, &schedule).unwrap()).unwrap();
             let j = GenerateJob { steps, protocol, path: Some(file), ..job(Path::new("unused"), strategy, &dir, 1, 1) };
-            per_path.push((strategy, resolve_plan(&j, ModelKind::Lift, 1000).unwrap()));
+            per_path.push((strategy, resolve_route(&j, ModelKind::Lift, 1000).unwrap()));
         }
         counts.push(per_path.iter().map(|(s, p)| (*s, p.evaluations(), p.timesteps()[0])).collect::<Vec<_>>());
     }
@@ -162,11 +162,11 @@ fn the_fair_protocol_gives_every_path_the_same_budget() {
     // A reference-length DP path is refused under the fair protocol, with the fix in the message.
     let long = dir.join("dp-64-reference.json");
     let j = GenerateJob { steps, protocol: TimestepRule::Fair, path: Some(long.clone()), ..job(Path::new("unused"), Strategy::Dp64, &dir, 1, 1) };
-    let e = resolve_plan(&j, ModelKind::Lift, 1000).unwrap_err().to_string();
+    let e = resolve_route(&j, ModelKind::Lift, 1000).unwrap_err().to_string();
     assert!(e.contains("--steps 17"), "{e}");
     // A path file of another strategy is refused.
     let j = GenerateJob { steps, path: Some(long), ..job(Path::new("unused"), Strategy::DpTotal, &dir, 1, 1) };
-    assert!(resolve_plan(&j, ModelKind::Lift, 1000).unwrap_err().to_string().contains("not dp-total"));
+    assert!(resolve_route(&j, ModelKind::Lift, 1000).unwrap_err().to_string().contains("not dp-total"));
 }
 
 fn synthetic_heatmap(n: usize, schedule: &NoiseSchedule) -> Heatmap {

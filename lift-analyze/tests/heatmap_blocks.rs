@@ -21,7 +21,7 @@ use lift_analyze::clean_images::Images;
 use lift_analyze::heatmap::{estimate_cell, Analysed, DualScale};
 use lift_analyze::jacobian::Estimator;
 use lift_core::grid::{Grid, GridSpec};
-use lift_core::model::init::seeded_tensor;
+use lift_core::seed::seeded_tensor;
 use lift_core::NoiseSchedule;
 
 type A = Autodiff<Flex>;

@@ -6,7 +6,8 @@ use lift_analyze::clean_images::Images;
 use lift_analyze::heatmap::{estimate_cell, Analysed};
 use lift_analyze::jacobian::Estimator;
 use lift_core::grid::{Grid, GridSpec};
-use lift_core::model::init::{seeded_module, seeded_tensor};
+use lift_core::model::init::seeded_module;
+use lift_core::seed::seeded_tensor;
 use lift_core::{LiftConfig, LiftUNet, NoiseSchedule};
 
 type A = Autodiff<Flex>;

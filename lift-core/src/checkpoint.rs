@@ -8,18 +8,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::{backend::Backend, Tensor};
 
-/// Which of the two networks a run trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum ModelKind {
-    /// The dual-scale LIFT UNet.
-    #[value(name = "lift")]
-    Lift,
-    /// The single-scale baseline UNet.
-    #[value(name = "baseline")]
-    Baseline,
-}
-
-crate::value_enum_names!(ModelKind);
+pub use crate::kinds::ModelKind;
 
 type WeightsRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 

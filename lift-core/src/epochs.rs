@@ -7,7 +7,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::run::Weights;
+use crate::kinds::Weights;
 
 /// A set of epochs, resolved against a run's length by [`EpochSpec::resolve`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -11,6 +11,7 @@ pub mod epochs;
 pub mod grid;
 pub mod image_grid;
 pub mod io;
+pub mod kinds;
 pub mod lock;
 pub mod metrics_csv;
 pub mod model;
@@ -27,12 +28,12 @@ pub mod timesteps;
 pub mod train_config;
 
 pub use burn;
-pub use checkpoint::ModelKind;
 pub use config::{LiftConfig, ModelConfig};
 #[cfg(feature = "flex")]
 pub use device::CpuBackend;
 pub use device::{run_on, run_on_devices, BackendTask, DeviceSpec, Devices, MultiBackendTask};
 pub use epochs::{EpochSpec, Snapshot};
+pub use kinds::{ModelKind, Weights};
 pub use lift_cpu::shard::{self, Shard};
 pub use model::{BaselineUNet, LiftUNet};
 pub use path::{PathFile, SamplingPath};

@@ -16,8 +16,10 @@ use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{load_module, ModelKind};
+use crate::checkpoint::load_module;
 use crate::config::LiftConfig;
+use crate::kinds::ModelKind;
+pub use crate::kinds::Weights;
 use crate::model::{BaselineUNet, LiftUNet};
 
 /// Where the training images came from.
@@ -44,20 +46,6 @@ pub struct RunInfo {
     #[serde(default)]
     pub train_seconds: f64,
 }
-
-/// Which weights of a run to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, clap::ValueEnum)]
-pub enum Weights {
-    /// The exponential moving average (what the original's best results used).
-    #[default]
-    #[value(name = "ema")]
-    Ema,
-    /// The trained network itself.
-    #[value(name = "raw")]
-    Raw,
-}
-
-crate::value_enum_names!(Weights);
 
 /// Paths inside a run folder.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::chain_rule::ChainRule;
 use crate::epochs::{EpochSpec, Snapshot};
 use crate::grid::GridSpec;
-use crate::run::Weights;
+use crate::kinds::Weights;
 use crate::strategy::Strategy;
 use crate::timesteps::TimestepRule;
 

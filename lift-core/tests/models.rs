@@ -3,7 +3,8 @@
 use burn::backend::Flex;
 use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
-use lift_core::model::init::{seeded_module, seeded_tensor};
+use lift_core::model::init::seeded_module;
+use lift_core::seed::seeded_tensor;
 use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelConfig};
 
 type B = Flex;

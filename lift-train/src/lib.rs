@@ -4,6 +4,7 @@ pub mod batch;
 pub mod checkpoints;
 pub mod clip;
 pub mod ema;
+pub mod loss;
 pub mod metrics;
 pub mod optim;
 pub mod parts;

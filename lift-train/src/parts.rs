@@ -16,7 +16,7 @@ use lift_cpu::queued;
 
 use crate::batch::NoisedBatch;
 use crate::clip::add_grads;
-use crate::step::{losses_at, Denoiser, Losses};
+use crate::loss::{losses_at, Denoiser, Losses};
 
 /// Gives every parameter a new autodiff leaf (same values, same parameter id), so that a part's
 /// graph shares no node with another part's and their backward passes do not wait for each other.

@@ -20,12 +20,13 @@ use lift_core::{run_on_devices, BaselineUNet, Devices, LiftUNet, MultiBackendTas
 
 use crate::batch::{steps_per_epoch, EpochLoader, NoiseSource};
 use crate::checkpoints::CheckpointPolicy;
+use crate::loss::Denoiser;
 use crate::metrics::{ImagesPerSecond, LossMetric, LrMetric, NewestGrid};
 use crate::plan::{all_hooks, LrPlan, StepPlan};
 use crate::recorder::AtomicRecorder;
 use crate::samples::sample_hook;
 use crate::snapshots::snapshot_hook;
-use crate::step::{Denoiser, Diffusion, StepStats};
+use crate::step::{Diffusion, StepStats};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

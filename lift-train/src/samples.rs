@@ -10,11 +10,11 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Distribution;
 use lift_core::config::LiftConfig;
 use lift_core::image_grid::{grid_image, save_png};
-use lift_core::model::init::seeded_tensor;
 use lift_core::seed::mix;
+use lift_core::seed::seeded_tensor;
 
+use crate::loss::Denoiser;
 use crate::plan::EpochHook;
-use crate::step::Denoiser;
 
 /// Images per grid.
 pub const GRID_IMAGES: usize = 16;

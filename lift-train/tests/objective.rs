@@ -11,7 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use lift_core::data::ImageSet;
 use lift_core::{BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule};
 use lift_train::batch::{NoiseSource, NoisedBatch};
-use lift_train::step::Denoiser;
+use lift_train::loss::Denoiser;
 
 type B = Flex;
 

@@ -12,8 +12,8 @@ use lift_core::data::ImageSet;
 use lift_core::run::{RunDir, Weights};
 use lift_core::{DeviceSpec, LiftConfig, ModelKind, NoiseSchedule};
 use lift_train::batch::{EpochLoader, NoiseSource};
+use lift_train::loss::Denoiser;
 use lift_train::run::{initial_baseline, initial_lift, train, Dashboard, Resume, TrainOptions};
-use lift_train::step::Denoiser;
 
 type B = Flex;
 

@@ -18,7 +18,7 @@ use lift_core::model::init::seeded_module;
 use lift_core::{BackendTask, CpuBackend, LiftConfig, LiftUNet, NoiseSchedule};
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::clip::grad_norm;
-use lift_train::step::Denoiser;
+use lift_train::loss::Denoiser;
 use serde::Serialize;
 
 /// Everything compared, on one backend.

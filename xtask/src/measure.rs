@@ -9,7 +9,8 @@ use burn::train::TrainStep;
 use lift_core::config::TrainConfig;
 use lift_cpu::threads::ThreadPool;
 use lift_train::batch::NoisedBatch;
-use lift_train::step::{Denoiser, Diffusion};
+use lift_train::loss::Denoiser;
+use lift_train::step::Diffusion;
 
 /// The median of `values` (the upper one of an even count; NaN sorts last).
 pub fn median(mut values: Vec<f64>) -> f64 {

@@ -96,7 +96,7 @@ impl GenerateReport {
 
 /// How a strategy samples.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
+pub enum Route {
     /// The baseline on its timesteps.
     Baseline(Vec<usize>),
     /// LIFT along a (t₆₄, t₃₂) path.
@@ -105,7 +105,7 @@ pub enum Plan {
     FineOnly { timesteps: Vec<usize>, coarse: CoarseInput },
 }
 
-impl Plan {
+impl Route {
     /// Model evaluations per image.
     pub fn evaluations(&self) -> usize {
         self.timesteps().len()
@@ -121,8 +121,8 @@ impl Plan {
     }
 }
 
-/// The sampling plan of a job for a model of `kind` with `train_timesteps` steps.
-pub fn resolve_plan(job: &GenerateJob, kind: ModelKind, train_timesteps: usize) -> Result<Plan> {
+/// The sampling route of a job for a model of `kind` with `train_timesteps` steps.
+pub fn resolve_route(job: &GenerateJob, kind: ModelKind, train_timesteps: usize) -> Result<Route> {
     let rule = job.protocol.timesteps(job.steps, train_timesteps).context("--steps")?;
     let s = job.strategy;
     if s.model() != kind {
@@ -131,11 +131,11 @@ pub fn resolve_plan(job: &GenerateJob, kind: ModelKind, train_timesteps: usize) 
     if !s.needs_heatmap() && job.path.is_some() {
         bail!("the {s} strategy takes no path file (--path is for strategies whose path comes from a heatmap)");
     }
-    let plan = match s {
-        Strategy::Baseline => Plan::Baseline(rule),
-        Strategy::Diagonal => Plan::Lift(SamplingPath::diagonal(&rule)),
-        Strategy::Random32 => Plan::FineOnly { timesteps: rule, coarse: CoarseInput::FreshNoise },
-        Strategy::Fixed32 => Plan::FineOnly { timesteps: rule, coarse: CoarseInput::InitialNoise },
+    let route = match s {
+        Strategy::Baseline => Route::Baseline(rule),
+        Strategy::Diagonal => Route::Lift(SamplingPath::diagonal(&rule)),
+        Strategy::Random32 => Route::FineOnly { timesteps: rule, coarse: CoarseInput::FreshNoise },
+        Strategy::Fixed32 => Route::FineOnly { timesteps: rule, coarse: CoarseInput::InitialNoise },
         _ => {
             let file = job.path.as_ref().with_context(|| format!("the {s} strategy needs --path (a path file made by `lift-analyze dp`)"))?;
             let loaded = PathFile::load(file, train_timesteps)?;
@@ -155,13 +155,13 @@ pub fn resolve_plan(job: &GenerateJob, kind: ModelKind, train_timesteps: usize) 
                     rule.len() - 1
                 );
             }
-            Plan::Lift(path)
+            Route::Lift(path)
         }
     };
-    if let Plan::Lift(p) = &plan {
+    if let Route::Lift(p) = &route {
         p.validate(train_timesteps)?;
     }
-    Ok(plan)
+    Ok(route)
 }
 
 /// File name of image `k`.
@@ -188,23 +188,23 @@ fn noise<B: Backend>(ks: &[usize], side: usize, seed: u64, salt: u64, device: &B
     Tensor::cat(ks.iter().map(|&k| gaussian::<B>([1, 3, side, side], mix(seed, k as u64) ^ salt, device)).collect(), 0)
 }
 
-/// Samples images `ks` with `plan`.
+/// Samples images `ks` with `route`.
 ///
 /// # Shapes
 /// - output: `[ks.len(), 3, res, res]`, the sampler's floats (not clamped).
-pub fn sample_images<B: Backend>(trained: &TrainedRun<B>, plan: &Plan, ks: &[usize], seed: u64, device: &B::Device) -> Tensor<B, 4> {
+pub fn sample_images<B: Backend>(trained: &TrainedRun<B>, route: &Route, ks: &[usize], seed: u64, device: &B::Device) -> Tensor<B, 4> {
     let r = trained.config.model.resolution;
     let c = trained.config.model.coarse_resolution();
     let schedule = trained.config.schedule.build();
-    match (&trained.model, plan) {
-        (Trained::Baseline(m), Plan::Baseline(ts)) => sample_baseline(m, &schedule, ts, noise(ks, r, seed, 0, device)),
-        (Trained::Lift(m), Plan::Lift(path)) => sample_lift(m, &schedule, path, noise(ks, r, seed, 0, device), noise(ks, c, seed, 1, device)).0,
-        (Trained::Lift(m), Plan::FineOnly { timesteps, coarse }) => {
+    match (&trained.model, route) {
+        (Trained::Baseline(m), Route::Baseline(ts)) => sample_baseline(m, &schedule, ts, noise(ks, r, seed, 0, device)),
+        (Trained::Lift(m), Route::Lift(path)) => sample_lift(m, &schedule, path, noise(ks, r, seed, 0, device), noise(ks, c, seed, 1, device)).0,
+        (Trained::Lift(m), Route::FineOnly { timesteps, coarse }) => {
             // Step s's fresh coarse noise depends on (seed, image, step) only.
             let coarse_at = |step: usize| noise(ks, c, seed, 2 + step as u64, device);
             sample_fine_only(m, &schedule, timesteps, noise(ks, r, seed, 0, device), noise(ks, c, seed, 1, device), *coarse, coarse_at)
         }
-        _ => unreachable!("resolve_plan checks the model kind"),
+        _ => unreachable!("resolve_route checks the model kind"),
     }
 }
 
@@ -227,7 +227,7 @@ impl BackendTask for GenerateJob {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<GenerateReport> {
         let trained = load_run_at::<B::InnerBackend>(&self.run, self.weights, self.epoch, &device)?;
         let r = trained.config.model.resolution;
-        let plan = resolve_plan(&self, trained.info.model, trained.config.schedule.timesteps)?;
+        let route = resolve_route(&self, trained.info.model, trained.config.schedule.timesteps)?;
         std::fs::create_dir_all(&self.out).with_context(|| format!("cannot create {}", self.out.display()))?;
         let record = self.out.join("generation.json");
         match lift_core::io::read_json::<GenerateJob>(&record) {
@@ -250,7 +250,7 @@ impl BackendTask for GenerateJob {
         let progress = Progress::new("generate", mine.len() as u64, (mine.len() - missing.len()) as u64);
         let start = Instant::now();
         for chunk in missing.chunks(self.batch.max(1)) {
-            let x = sample_images(&trained, &plan, chunk, self.seed, &device);
+            let x = sample_images(&trained, &route, chunk, self.seed, &device);
             if let (Some((net, resize)), Some(file)) = (&inception, features.as_mut()) {
                 file.append(&extract(net, x.clone().add_scalar(1.0).div_scalar(2.0), *resize))?;
             }
@@ -266,8 +266,8 @@ impl BackendTask for GenerateJob {
             parts::write_part(&self, mine.clone())?;
         }
         Ok(GenerateReport {
-            evaluations: plan.evaluations(),
-            timesteps: plan.timesteps(),
+            evaluations: route.evaluations(),
+            timesteps: route.timesteps(),
             generated: missing.len(),
             already_there: mine.len() - missing.len(),
             seconds,

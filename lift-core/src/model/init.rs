@@ -1,4 +1,4 @@
-//! Seeded parameters and tensors, drawn on the host from a stream the call owns.
+//! Seeded parameters, drawn on the host from a stream the call owns (tensors: `seed.rs`).
 //!
 //! Burn draws parameters lazily, on first use, from one process-wide backend RNG; two threads
 //! drawing at once (parallel tests, a loader) interleave in that stream, so even `B::seed` right
@@ -7,10 +7,12 @@
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor, TensorData};
-use rand::{Rng, SeedableRng};
+use burn::tensor::{Tensor, TensorData};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Bernoulli, Normal, Uniform};
+use rand_distr::Uniform;
+
+use crate::seed::draw;
 
 /// Replaces every lazily initialised parameter of `module` by a draw from `seed`.
 ///
@@ -20,26 +22,6 @@ use rand_distr::{Bernoulli, Normal, Uniform};
 /// distribution is unknown here, and drawing it from the backend would break the seed.
 pub fn seeded_module<B: Backend, M: Module<B>>(module: M, seed: u64) -> M {
     module.map(&mut SeededInit { rng: ChaCha8Rng::seed_from_u64(seed), path: Vec::new(), fan_in: None })
-}
-
-/// A tensor of `shape` drawn from `distribution` with the stream `seed`, on the host.
-pub fn seeded_tensor<B: Backend, const D: usize>(shape: [usize; D], distribution: Distribution, seed: u64, device: &B::Device) -> Tensor<B, D> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let n = shape.iter().product();
-    let values: Vec<f32> = match distribution {
-        Distribution::Default => draw(&mut rng, n, Uniform::new(0.0, 1.0).unwrap()),
-        Distribution::Uniform(lo, hi) => draw(&mut rng, n, Uniform::new(lo as f32, hi as f32).expect("uniform bounds")),
-        Distribution::Normal(mean, std) => draw(&mut rng, n, Normal::new(mean as f32, std as f32).expect("normal std")),
-        Distribution::Bernoulli(p) => {
-            let coin = Bernoulli::new(p).expect("bernoulli probability");
-            (0..n).map(|_| if rng.sample(coin) { 1.0 } else { 0.0 }).collect()
-        }
-    };
-    Tensor::from_data(TensorData::new(values, shape), device)
-}
-
-fn draw(rng: &mut ChaCha8Rng, n: usize, dist: impl rand::distr::Distribution<f32>) -> Vec<f32> {
-    (0..n).map(|_| rng.sample(&dist)).collect()
 }
 
 struct SeededInit {
@@ -99,6 +81,7 @@ mod tests {
     use burn::backend::{Autodiff, Flex};
     use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
     use burn::nn::{Linear, LinearConfig};
+    use burn::tensor::Distribution;
 
     use super::*;
 
@@ -141,17 +124,5 @@ mod tests {
         let dev = Default::default();
         let net = seeded_module(LinearConfig::new(2, 2).init::<Autodiff<Flex>>(&dev), 3);
         assert!(net.weight.val().is_require_grad());
-    }
-
-    #[test]
-    fn seeded_tensors_follow_their_distribution() {
-        let dev = Default::default();
-        let t = values(seeded_tensor::<Flex, 2>([100, 100], Distribution::Normal(2.0, 3.0), 5, &dev));
-        let mean = t.iter().sum::<f32>() / t.len() as f32;
-        let var = t.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / t.len() as f32;
-        assert!((mean - 2.0).abs() < 0.1 && (var.sqrt() - 3.0).abs() < 0.1, "mean {mean} var {var}");
-        let u = values(seeded_tensor::<Flex, 1>([1000], Distribution::Uniform(-1.0, 1.0), 5, &dev));
-        assert!(u.iter().all(|x| (-1.0..1.0).contains(x)));
-        assert_eq!(u, values(seeded_tensor::<Flex, 1>([1000], Distribution::Uniform(-1.0, 1.0), 5, &dev)));
     }
 }

@@ -17,12 +17,13 @@ use lift_analyze::heatmap::{estimate_cells, Analysed};
 use lift_analyze::jacobian::Estimator;
 use lift_core::data::ImageSet;
 use lift_core::grid::{Grid, GridSpec};
-use lift_core::model::init::seeded_tensor;
+use lift_core::seed::seeded_tensor;
 use lift_core::study::HeatmapSeeds;
 use lift_core::{BackendTask, BaselineUNet, LiftConfig, LiftUNet, Strategy, TimestepRule};
 use lift_train::batch::{batches_per_epoch, EpochLoader, NoiseSource};
+use lift_train::loss::Denoiser;
 use lift_train::plan::StepPlan;
-use lift_train::step::{Denoiser, Diffusion};
+use lift_train::step::Diffusion;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{seconds_per, train_steps};

@@ -111,7 +111,7 @@ const EVERYTHING: &[Crate] = &[Crate::LiftCpu, Crate::LiftCore, Crate::LiftTrain
 
 /// The stages, their dependencies and code, with nominal durations (seconds on 2 CPU cores for
 /// smoke and tiny) for the progress estimate.
-fn plan(preset: Preset, peer: bool) -> Vec<StageSpec> {
+fn stage_list(preset: Preset, peer: bool) -> Vec<StageSpec> {
     let t: [f64; 10] = match preset {
         Preset::Smoke => [5.0, 5.0, 10.0, 10.0, 10.0, 1.0, 60.0, 5.0, 5.0, 1.0],
         Preset::Tiny => [10.0, 20.0, 540.0, 600.0, 200.0, 1.0, 1000.0, 30.0, 10.0, 1.0],
@@ -168,9 +168,9 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&name));
     let _lock = lift_core::lock::FolderLock::acquire(&out, "cargo xtask reproduce")?;
-    let forced = forced_stages(&plan(preset, args.peer), &args.rerun)?;
+    let forced = forced_stages(&stage_list(preset, args.peer), &args.rerun)?;
     let header = format!("LIFT study, preset {name} on {} → {}", args.device, out.display());
-    let mut stages = Stages::new(&out, plan(preset, args.peer), CodeIdentity::of_this_build(), forced, header);
+    let mut stages = Stages::new(&out, stage_list(preset, args.peer), CodeIdentity::of_this_build(), forced, header);
     let data = data_stage(&mut stages, &args, preset)?;
     let inception = inception_stage(&mut stages)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

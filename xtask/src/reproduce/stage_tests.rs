@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 const ALL: &[Crate] = &[Crate::LiftCore, Crate::LiftTrain, Crate::LiftAnalyze, Crate::Xtask];
 
-fn plan() -> Vec<StageSpec> {
+fn stage_list() -> Vec<StageSpec> {
     let s = |name, deps, code| StageSpec { name, nominal: 100.0, deps, code };
     vec![
         s("data", &[], &[Crate::Xtask]),
@@ -23,10 +23,10 @@ fn code(tag: &str) -> CodeIdentity {
 /// Runs the plan; returns the stages that did work.
 fn run(root: &Path, code: CodeIdentity, rerun: &[&str]) -> Vec<&'static str> {
     let rerun: Vec<String> = rerun.iter().map(|s| s.to_string()).collect();
-    let forced = forced_stages(&plan(), &rerun).unwrap();
-    let mut stages = Stages::new(root, plan(), code, forced, String::new());
+    let forced = forced_stages(&stage_list(), &rerun).unwrap();
+    let mut stages = Stages::new(root, stage_list(), code, forced, String::new());
     let ran = RefCell::new(Vec::new());
-    for spec in plan() {
+    for spec in stage_list() {
         stages
             .run(spec.name, json!({ "setting": 1 }), |_| {
                 ran.borrow_mut().push(spec.name);
@@ -40,7 +40,7 @@ fn run(root: &Path, code: CodeIdentity, rerun: &[&str]) -> Vec<&'static str> {
 #[test]
 fn a_new_code_identity_reruns_every_stage_and_the_same_one_none() {
     let root = std::env::temp_dir().join(format!("lift-stages-code-{}", std::process::id()));
-    let all: Vec<&str> = plan().iter().map(|s| s.name).collect();
+    let all: Vec<&str> = stage_list().iter().map(|s| s.name).collect();
     assert_eq!(run(&root, code("a"), &[]), all);
     assert!(run(&root, code("a"), &[]).is_empty());
     assert_eq!(run(&root, code("b"), &[]), all, "nothing but the code identity changed");
@@ -58,19 +58,19 @@ fn rerun_forces_a_stage_and_its_dependents_only() {
     assert_eq!(run(&root, code("a"), &["heatmap"]), ["heatmap", "report"]);
     assert_eq!(run(&root, code("a"), &["train"]), ["train", "heatmap", "mse", "report"]);
     assert_eq!(run(&root, code("a"), &["all"]).len(), 5);
-    assert!(forced_stages(&plan(), &["nope".into()]).unwrap_err().to_string().contains("unknown stage 'nope'"));
+    assert!(forced_stages(&stage_list(), &["nope".into()]).unwrap_err().to_string().contains("unknown stage 'nope'"));
     std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
 fn independent_stages_run_at_once_and_are_cached_like_serial_ones() {
     let root = std::env::temp_dir().join(format!("lift-stages-parallel-{}", std::process::id()));
-    let plan = || {
+    let stage_list = || {
         let s = |name, deps| StageSpec { name, nominal: 1.0, deps, code: &[] };
         vec![s("data", &[]), s("a", &["data"]), s("b", &["data"]), s("c", &["a", "b"])]
     };
     let go = |expect_work: bool| {
-        let mut stages = Stages::new(&root, plan(), code("x"), BTreeSet::new(), String::new());
+        let mut stages = Stages::new(&root, stage_list(), code("x"), BTreeSet::new(), String::new());
         stages.run("data", Value::Null, |_| Ok(Outputs { summary: json!(1), files: vec![] })).unwrap();
         let both = std::sync::Barrier::new(2);
         let job = |name: &'static str| -> Job<'_> {
