@@ -97,6 +97,11 @@ pub struct SampleConfig {
     pub protocol: TimestepRule,
 }
 
+impl SampleConfig {
+    /// The original's "18 steps" (`generate_for_fid.py`).
+    pub const ORIGINAL_STEPS: usize = 18;
+}
+
 /// A whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,6 +4,7 @@
 
 pub mod chain_rule;
 pub mod checkpoint;
+pub mod cli_help;
 pub mod config;
 pub mod data;
 pub mod device;

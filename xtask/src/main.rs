@@ -35,6 +35,7 @@ enum Task {
         /// wgpu or cuda[:N].
         #[arg(long)]
         device: lift_core::DeviceSpec,
+        /// The model shapes to compare.
         #[arg(long, default_value = "configs/tiny.toml")]
         config: std::path::PathBuf,
     },
@@ -56,5 +57,16 @@ fn main() -> Result<()> {
             println!("agree within 1e-4");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_flag_has_help() {
+        let missing = lift_core::cli_help::undocumented(&super::Cli::command());
+        assert!(missing.is_empty(), "no help on: {}", missing.join(", "));
     }
 }

@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use clap::builder::TypedValueParser;
 use clap::Args;
 use lift_core::chain_rule::ChainRule;
-use lift_core::data::DEFAULT_DATA;
 use lift_core::grid::GridSpec;
 use lift_core::run::Weights;
 use lift_core::study::{MseProtocol, RealSubset, Resize};
@@ -34,20 +33,34 @@ pub struct RunArgs {
     /// Use the snapshot kept after this epoch (train.snapshot_epochs) [default: the final weights].
     #[arg(long)]
     pub epoch: Option<usize>,
-    /// Image folder the run was trained on.
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub data: PathBuf,
+    /// Image folder [default: the folder the run was trained on, from its run.json].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// cpu, wgpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: DeviceSpec,
+    /// Seed of the images, noise and probes drawn.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+impl RunArgs {
+    /// `--data`, or the folder the run was trained on; says which.
+    pub fn data_folder(&self) -> Result<PathBuf> {
+        if let Some(data) = &self.data {
+            return Ok(data.clone());
+        }
+        let (_, info) = lift_core::run::RunDir(self.run.clone()).load()?;
+        println!("data: {} (the run's training folder; --data to change)", info.dataset.path.display());
+        Ok(info.dataset.path)
+    }
 }
 
 #[derive(Args)]
 pub struct HeatmapArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    /// The heatmap file to write (JSON).
     #[arg(long)]
     pub out: PathBuf,
     /// t-linspace:N (the original's newest protocol) or snr-logspace:N (the write-up's older one)
@@ -64,7 +77,7 @@ pub struct HeatmapArgs {
     #[arg(long, value_enum, default_value_t)]
     pub estimator: Estimator,
     /// Most samples (images × probes) per forward pass.
-    #[arg(long, value_parser = count(1, 65_536), default_value = "64")]
+    #[arg(long, value_parser = count(1, 65_536), default_value_t = crate::heatmap::compute::DEFAULT_MAX_BATCH)]
     pub max_batch: usize,
     /// Compute part I of N of the rows into `<out>.part-I-of-N` (join the parts with `merge`).
     #[arg(long, default_value = "0/1")]
@@ -76,29 +89,35 @@ pub struct HeatmapArgs {
 
 #[derive(Args)]
 pub struct DpArgs {
+    /// A heatmap file written by `heatmap`.
     #[arg(long)]
     pub heatmap: PathBuf,
-    /// A strategy whose path comes from a heatmap (dp-64, dp-total, dp-w10, greedy, …) or diagonal.
+    /// A strategy whose path comes from a heatmap (dp-64, dp-total, dp-w10, greedy, …) or diagonal;
+    /// the others (baseline, random32, fixed32) sample without a path.
     #[arg(long, value_enum, default_value = "dp-total")]
     pub strategy: Strategy,
     /// Chain-rule factor of the costs.
     #[arg(long, value_enum, default_value_t)]
     pub chain_rule: ChainRule,
-    /// Steps (DP paths have steps + 1 points, the older rules steps; all are evaluated).
-    #[arg(long, value_parser = count(1, 10_000), default_value = "18")]
-    pub steps: usize,
-    /// Most grid cells per axis per step; raised by 2 until a path exists.
-    #[arg(long, value_parser = count(1, 10_000), default_value = "5")]
-    pub max_jump: usize,
-    /// Config of the run (for the schedule) [default: the original schedule].
+    /// Steps (DP paths have steps + 1 points, the older rules steps; all are evaluated) [default:
+    /// the config's sample.steps, else the original's 18].
+    #[arg(long, value_parser = count(1, 10_000))]
+    pub steps: Option<usize>,
+    /// Most grid cells per axis per step; raised by 2 until a path exists [default: the config's
+    /// study.max_jump, else 5].
+    #[arg(long, value_parser = count(1, 10_000))]
+    pub max_jump: Option<usize>,
+    /// Config of the run (its schedule, steps and max jump) [default: the original's].
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The path file to write (JSON).
     #[arg(long)]
     pub out: PathBuf,
 }
 
 #[derive(Args)]
 pub struct PlotArgs {
+    /// A heatmap file written by `heatmap`.
     #[arg(long)]
     pub heatmap: PathBuf,
     /// Paths to overlay, NAME=FILE (repeatable).
@@ -110,6 +129,7 @@ pub struct PlotArgs {
     /// Draw the four Jacobian blocks (HH, HL, LH, LL) on one colour scale instead.
     #[arg(long)]
     pub cross: bool,
+    /// The figure to write (PNG).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -127,6 +147,7 @@ pub struct MseArgs {
     /// reference (the original) or noised-t0 [default: the run's study config].
     #[arg(long, value_enum)]
     pub protocol: Option<MseProtocol>,
+    /// Images per forward pass.
     #[arg(long, value_parser = count(1, 4096), default_value = "32")]
     pub batch: usize,
     /// Folder for mse.json, mse.md and mse.png.
@@ -144,16 +165,20 @@ pub struct GenerateArgs {
     /// A path file from `dp` (its strategy is the default for --strategy).
     #[arg(long)]
     pub path: Option<PathBuf>,
+    /// Images to generate.
     #[arg(long, value_parser = count(1, 100_000_000))]
     pub num_images: usize,
+    /// Folder for the images (and generation.json, the record that makes a run resumable).
     #[arg(long)]
     pub out: PathBuf,
-    /// "N steps" (reference: every multiple of 1000 div N, N + 1 evaluations; fair: exactly N).
-    #[arg(long, value_parser = count(1, 100_000), default_value = "18")]
-    pub steps: usize,
+    /// "N steps" (reference: every multiple of 1000 div N, N + 1 evaluations; fair: exactly N)
+    /// [default: the run's sample.steps].
+    #[arg(long, value_parser = count(1, 100_000))]
+    pub steps: Option<usize>,
     /// reference (the original's step counts and starts) or fair (equal evaluations and start).
     #[arg(long, value_enum, default_value_t)]
     pub protocol: TimestepRule,
+    /// Images per batch (each image's noise depends on its index alone, so any batch gives the same images).
     #[arg(long, value_parser = count(1, 4096), default_value = "32")]
     pub batch: usize,
     /// Also write an 8×8 sample grid here.
@@ -165,6 +190,26 @@ pub struct GenerateArgs {
     /// Several devices of one backend (cuda:0,cuda:1): each does one part, merged at the end.
     #[arg(long, conflicts_with_all = ["device", "shard"])]
     pub devices: Option<Devices>,
+}
+
+#[derive(Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Any strategy: a heatmap strategy (dp-total, dp-64, …) computes the run's heatmap into --out
+    /// once (reused by later calls) and its path through it; baseline, diagonal, random32 and
+    /// fixed32 need none.
+    #[arg(long, value_enum, default_value = "dp-total")]
+    pub strategy: Strategy,
+    /// Images to generate.
+    #[arg(long, value_parser = count(1, 100_000_000))]
+    pub num_images: usize,
+    /// Folder for the heatmap, the path, images/ and grid.png.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Images per batch.
+    #[arg(long, value_parser = count(1, 4096), default_value = "32")]
+    pub batch: usize,
 }
 
 #[derive(Args)]
@@ -194,23 +239,29 @@ pub struct FidArgs {
     /// Compare at this resolution [default: the generated images' size].
     #[arg(long, value_parser = count(8, 4096))]
     pub resolution: Option<usize>,
+    /// The FID Inception weights (TorchScript, `cargo xtask fetch-inception`).
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub inception: PathBuf,
+    /// Images per Inception forward pass.
     #[arg(long, value_parser = count(1, 4096), default_value = "16")]
     pub batch: usize,
+    /// cpu, wgpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: DeviceSpec,
 }
 
 #[derive(Args)]
 pub struct SwdArgs {
+    /// Folder of real images.
     #[arg(long)]
     pub real: PathBuf,
+    /// Folder of generated images.
     #[arg(long)]
     pub fake: PathBuf,
     /// Most images per set.
     #[arg(long, value_parser = count(2, 10_000_000), default_value = "8192")]
     pub max_images: usize,
+    /// Seed of the random projections.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -224,9 +275,9 @@ pub struct EvaluateArgs {
     /// for all [default: every snapshot's own, computed into <out>/heatmap/].
     #[arg(long)]
     pub heatmap: Vec<PathBuf>,
-    /// Real images.
-    #[arg(long, default_value = DEFAULT_DATA)]
-    pub real: PathBuf,
+    /// Real images [default: the folder the LIFT run (else the first run) was trained on].
+    #[arg(long)]
+    pub real: Option<PathBuf>,
     /// Study folder: paths, samples and results go below it.
     #[arg(long)]
     pub out: PathBuf,
@@ -245,8 +296,10 @@ pub struct EvaluateArgs {
     /// first (the original) or random [default: the study config's].
     #[arg(long, value_enum)]
     pub real_subset: Option<RealSubset>,
+    /// Sampling seeds per (strategy, protocol) [default: the study config's].
     #[arg(long, value_parser = count(1, 1000))]
     pub seeds: Option<usize>,
+    /// Resize before Inception: bicubic-aa (the original), bicubic or bilinear [default: the study config's].
     #[arg(long, value_enum)]
     pub resize: Option<Resize>,
     /// Weights evaluated, raw, ema or raw,ema [default: the study config's].
@@ -256,10 +309,13 @@ pub struct EvaluateArgs {
     /// every:N or a list like 200,400 [default: the study config's].
     #[arg(long)]
     pub eval_epochs: Option<lift_core::EpochSpec>,
+    /// Images per sampling and Inception batch [default: the study config's].
     #[arg(long, value_parser = count(1, 4096))]
     pub batch: Option<usize>,
+    /// "N steps" of the sampler [default: the run's sample.steps].
     #[arg(long, value_parser = count(1, 100_000))]
     pub steps: Option<usize>,
+    /// The FID Inception weights (TorchScript, `cargo xtask fetch-inception`).
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub inception: PathBuf,
     /// cpu, wgpu, cuda:N, or a list of one backend's devices (cuda:0,cuda:1) that share each sample set.

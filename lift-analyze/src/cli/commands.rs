@@ -56,6 +56,7 @@ pub fn schedule(config: Option<&Path>, json: bool) -> Result<()> {
 
 pub fn heatmap(a: HeatmapArgs) -> Result<()> {
     let st = study_of(&a.run.run)?;
+    let data = a.run.data_folder()?;
     let job = HeatmapJob {
         run: a.run.run,
         weights: a.run.weights.unwrap_or(st.main_weights()),
@@ -65,7 +66,7 @@ pub fn heatmap(a: HeatmapArgs) -> Result<()> {
         images: a.images.unwrap_or(st.heatmap_images),
         probes: a.probes.unwrap_or(st.heatmap_probes),
         seed: a.run.seed,
-        data: a.run.data,
+        data,
         estimator: a.estimator,
         max_batch: a.max_batch,
         shard: a.shard,
@@ -103,11 +104,12 @@ pub fn merge(a: MergeArgs) -> Result<()> {
 
 pub fn dp(a: DpArgs) -> Result<()> {
     let map = Heatmap::load(&a.heatmap)?;
-    let schedule = match &a.config {
-        Some(c) => LiftConfig::load(c)?.schedule.build(),
-        None => NoiseSchedule::reference(),
-    };
-    let request = PathRequest { strategy: a.strategy, chain_rule: a.chain_rule, steps: a.steps, max_jump: a.max_jump };
+    let config = a.config.as_deref().map(LiftConfig::load).transpose()?;
+    let schedule = config.as_ref().map_or_else(NoiseSchedule::reference, |c| c.schedule.build());
+    // The original's steps and max jump without a config.
+    let steps = a.steps.or(config.as_ref().map(|c| c.sample.steps)).unwrap_or(lift_core::config::SampleConfig::ORIGINAL_STEPS);
+    let max_jump = a.max_jump.or(config.as_ref().map(|c| c.study.max_jump)).unwrap_or(StudyConfig::default().max_jump);
+    let request = PathRequest { strategy: a.strategy, chain_rule: a.chain_rule, steps, max_jump };
     let path = find_path(&map, &a.heatmap, request, &schedule)?;
     lift_core::io::write_json(&a.out, &path)?;
     println!("{} path ({}), {} evaluations, cost {:.6} → {}", a.strategy, a.chain_rule, path.timesteps.len(), path.cost, a.out.display());
@@ -126,10 +128,11 @@ pub fn plot(a: PlotArgs) -> Result<()> {
 
 pub fn mse_test(a: MseArgs) -> Result<()> {
     let st = study_of(&a.run.run)?;
+    let data = a.run.data_folder()?;
     let job = MseJob {
         run: a.run.run,
         weights: a.run.weights.unwrap_or(st.mse_weights),
-        data: a.run.data,
+        data,
         timestep: a.timestep.unwrap_or(st.mse_timestep),
         samples: a.samples.unwrap_or(st.mse_samples),
         protocol: a.protocol.unwrap_or(st.mse_protocol),
@@ -145,7 +148,8 @@ pub fn mse_test(a: MseArgs) -> Result<()> {
 }
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
-    let st = study_of(&a.run.run)?;
+    let (config, _) = RunDir(a.run.run.clone()).load()?;
+    let st = config.study;
     let strategy = match (a.strategy, &a.path) {
         (Some(s), _) => s,
         (None, Some(p)) => PathFile::load(p, usize::MAX)?.meta.strategy,
@@ -159,7 +163,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         path: a.path,
         num_images: a.num_images,
         out: a.out.clone(),
-        steps: a.steps,
+        steps: a.steps.unwrap_or(config.sample.steps),
         protocol: a.protocol,
         batch: a.batch,
         seed: a.run.seed,
@@ -280,7 +284,15 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
             }
         }
     }
-    let job = EvaluateJob { dir, runs: a.runs, real: a.real, study, steps, inception: a.inception, devices: a.device };
+    let real = match a.real {
+        Some(real) => real,
+        None => {
+            let (_, info) = configs.iter().find(|(_, i)| i.model == lift_core::ModelKind::Lift).unwrap_or(&configs[0]);
+            println!("real images: {} (the run's training folder; --real to change)", info.dataset.path.display());
+            info.dataset.path.clone()
+        }
+    };
+    let job = EvaluateJob { dir, runs: a.runs, real, study, steps, inception: a.inception, devices: a.device };
     let rows = evaluate_all(&job)?;
     print!("{}", results_table(&rows));
     println!("results: {}", job.dir.results().display());

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod sample;
 
 pub use args::*;
 
@@ -21,6 +22,7 @@ pub struct Cli {
 pub enum Command {
     /// Parameter counts of both models and the schedule summary of a config.
     Inspect {
+        /// The config to inspect (configs/tiny.toml, …).
         #[arg(long)]
         config: PathBuf,
         /// Print JSON instead of text.
@@ -32,6 +34,7 @@ pub enum Command {
         /// Config whose schedule to print (default: the original clipped cosine, 1000 steps).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -45,6 +48,9 @@ pub enum Command {
     MseTest(MseArgs),
     /// DDIM samples of a strategy (PNG, 16 bits per channel), resumable.
     Generate(GenerateArgs),
+    /// Images along a strategy's path in one command: the run's heatmap (computed once into --out),
+    /// the path and the samples, every setting from the run's config.
+    Sample(SampleArgs),
     /// FID between two image folders (or saved statistics), as pytorch-fid computes it.
     Fid(FidArgs),
     /// Sliced Wasserstein distance on Laplacian-pyramid patches (Karras et al. 2018).
@@ -60,6 +66,7 @@ pub enum Command {
         /// Run folder written by lift-train.
         #[arg(long, visible_alias = "checkpoint")]
         run: PathBuf,
+        /// The figure to write (PNG).
         #[arg(long)]
         out: PathBuf,
     },
@@ -75,6 +82,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(a) => commands::plot(a),
         Command::MseTest(a) => commands::mse_test(a),
         Command::Generate(a) => commands::generate(a),
+        Command::Sample(a) => sample::sample(a),
         Command::Fid(a) => commands::fid(a),
         Command::Swd(a) => commands::swd(a),
         Command::Evaluate(a) => commands::evaluate(a),

@@ -19,6 +19,9 @@ use crate::clean_images::{noised, training_images, Images};
 use crate::jacobian::{fd_sq_norms_pair, mean_se, rademacher, vjp_sq_norms_pair, Estimator, MeanSe, DEFAULT_FD_STEP};
 use crate::progress::Progress;
 
+/// Most samples (images × probes) per forward pass unless `--max-batch` says otherwise.
+pub const DEFAULT_MAX_BATCH: usize = 64;
+
 /// What `lift-analyze heatmap` was asked to do.
 #[derive(Debug, Clone)]
 pub struct HeatmapJob {

@@ -11,6 +11,11 @@ use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelKind};
 
 /// A run folder holding untrained raw and EMA weights of a small configuration.
 pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
+    fake_run_on(name, kind, Path::new("none"))
+}
+
+/// [`fake_run`] whose run.json says it trained on `data`.
+pub fn fake_run_on(name: &str, kind: ModelKind, data: &Path) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lift-gen-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = LiftConfig::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/tiny.toml"))).unwrap();
@@ -23,7 +28,7 @@ pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
     let info = RunInfo {
         model: kind,
         parameters: 0,
-        dataset: DatasetInfo { path: "none".into(), images: 0, skipped: 0, train_images: 0, valid_images: 0 },
+        dataset: DatasetInfo { path: data.to_path_buf(), images: 0, skipped: 0, train_images: 0, valid_images: 0 },
         git_commit: "test".into(),
         device: "cpu".into(),
         epochs_planned: 1,

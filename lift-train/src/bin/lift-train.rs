@@ -43,7 +43,10 @@ struct Cli {
     /// Override train.accumulate (micro-batches per optimiser step).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
     accumulate: Option<u64>,
-    /// Override train.lr_warmup_steps.
+    /// Override train.seed (weights, data order, noise and held-out images).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override train.lr_warmup_steps (optimiser steps of linear warm-up from 0).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
     lr_warmup_steps: Option<u64>,
     /// Turn on the EMA warm-up (diffusers' inv_gamma/power form).
@@ -92,6 +95,7 @@ fn run(cli: Cli) -> Result<()> {
     t.ema_warmup |= cli.ema_warmup;
     t.keep_best |= cli.keep_best;
     t.precision = cli.precision.unwrap_or(t.precision);
+    t.seed = cli.seed.unwrap_or(t.seed);
     config.validate()?;
     let resume = match (cli.resume, cli.resume_from) {
         (_, Some(r)) => r,
@@ -123,4 +127,15 @@ fn run(cli: Cli) -> Result<()> {
         out.join("weights").display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_flag_has_help() {
+        let missing = lift_core::cli_help::undocumented(&super::Cli::command());
+        assert!(missing.is_empty(), "no help on: {}", missing.join(", "));
+    }
 }

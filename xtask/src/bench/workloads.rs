@@ -227,7 +227,7 @@ fn heatmap_cell<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, estimator: E
 
 fn sample<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: ModelKind, device: &B::Device) -> Result<Vec<f64>> {
     let schedule = NoiseSchedule::reference();
-    let ts = TimestepRule::Reference.timesteps(18, 1000)?;
+    let ts = TimestepRule::Reference.timesteps(lift_core::config::SampleConfig::ORIGINAL_STEPS, 1000)?;
     let (x64, x32) = (timer.noise::<B::InnerBackend>(m.resolution, device), timer.noise(m.coarse_resolution(), device));
     Ok(match kind {
         ModelKind::Lift => {

@@ -61,6 +61,11 @@ impl Preset {
     }
 }
 
+/// What `--rerun` takes: a stage's name (the help lists them) or `all`.
+fn stage_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(lift_analyze::study_dir::STAGES.into_iter().chain(["peer", "all"]))
+}
+
 /// The budget of `cargo xtask reproduce` without flags.
 pub const DEFAULT_BUDGET: &str = "45m";
 
@@ -85,14 +90,15 @@ pub struct ReproduceArgs {
     /// tiny preset, all otherwise].
     #[arg(long, value_enum, conflicts_with = "data")]
     pub subset: Option<Subset>,
-    /// Output folder [default: artifacts/<preset>].
+    /// Output folder [default: artifacts/<preset>, or artifacts/<preset>-<budget> when a budget
+    /// sizes the study, e.g. artifacts/tiny-45m].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Sampling seeds [default: the preset's].
     #[arg(long, value_parser = lift_analyze::cli::count(1, 1000))]
     pub seeds: Option<usize>,
     /// Run these stages again, and every stage that depends on them (`all` for everything).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = stage_names())]
     pub rerun: Vec<String>,
     /// Independent work run at once, each on its share of the CPU cores: the two trainings, and on
     /// one CPU device the parts of each heatmap [default: the number of CPU cores].
