@@ -57,6 +57,8 @@ pub struct EpochRenderer {
     shown_grid: Option<String>,
     /// Names the run on each line (two trainings may share a terminal).
     label: String,
+    /// Side of the fine scale's images (the coarse scale's is half): the line names both.
+    fine_side: usize,
     /// Training items that report a finished epoch: one per device, since each device's last
     /// step of the epoch reports the whole epoch's progress.
     train_parts: usize,
@@ -72,6 +74,7 @@ impl EpochRenderer {
         tui: Option<Box<dyn MetricsRenderer>>,
         newest_grid: Arc<Mutex<Option<String>>>,
         label: String,
+        fine_side: usize,
     ) -> Self {
         let rows = std::fs::read_to_string(&csv_path)
             .map(|text| {
@@ -96,6 +99,7 @@ impl EpochRenderer {
             newest_grid,
             shown_grid: None,
             label,
+            fine_side,
             train_parts: 1,
             finished_parts: 0,
         }
@@ -147,7 +151,8 @@ impl EpochRenderer {
         }
         if self.tui.is_none() {
             // The baseline has one scale: no per-scale split to show.
-            let scales = if values[2].is_nan() { String::new() } else { format!(" (64: {:.4e}, 32: {:.4e})", values[1], values[2]) };
+            let (f, c) = (self.fine_side, self.fine_side / 2);
+            let scales = if values[2].is_nan() { String::new() } else { format!(" (fine {f}×{f}: {:.4e}, coarse {c}×{c}: {:.4e})", values[1], values[2]) };
             println!(
                 "{} epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
                 self.label, self.epoch, self.epochs, values[0], values[3], values[6], values[7], values[8], seconds

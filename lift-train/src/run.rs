@@ -283,9 +283,16 @@ impl TrainTask {
         let interrupter = Interrupter::new();
         let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> = (opts.dashboard == Dashboard::Auto && std::io::stdout().is_terminal())
             .then(|| Box::new(TuiMetricsRendererWrapper::new(interrupter.clone(), (resumed > 0).then_some(resumed))) as _);
-        let renderer =
-            crate::renderer::EpochRenderer::new(run.metrics(), self.first_epoch, !self.valid_idx.is_empty(), tui, newest_grid.clone(), opts.model.to_string())
-                .on_devices(devices.len());
+        let renderer = crate::renderer::EpochRenderer::new(
+            run.metrics(),
+            self.first_epoch,
+            !self.valid_idx.is_empty(),
+            tui,
+            newest_grid.clone(),
+            opts.model.to_string(),
+            opts.config.model.resolution,
+        )
+        .on_devices(devices.len());
         let policy = CheckpointPolicy::new(t, epochs, checkpoint_epochs(&run.checkpoints()), run.checkpoints().join("best.json"));
         let pick_64: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_64);
         let pick_32: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_32);

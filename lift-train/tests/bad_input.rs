@@ -31,5 +31,17 @@ fn bad_flags_and_files_are_named() {
     refuses(&["--config", "/no/such.toml", "--model", "lift", "--data", e, "--out", o], "/no/such.toml");
     refuses(&["--config", c, "--model", "lift", "--data", e, "--out", o], e);
     refuses(&["--config", c, "--model", "lift", "--data", "/no/such/folder", "--out", o], "/no/such/folder");
+    refuses(&["--config", c, "--model", "lift", "--set", "train.epoch=3", "--print-config"], "--set train.epoch=3");
+    refuses(&["--config", c, "--model", "lift", "--set", "epochs", "--print-config"], "--set 'epochs'");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_printed_config_has_the_sets_and_flags() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/tiny.toml");
+    let args = ["--config", config.to_str().unwrap(), "--model", "lift", "--set", "train.lr=5e-4", "--set", "study.seeds=4", "--seed", "9", "--epochs", "3"];
+    let out = Command::new(env!("CARGO_BIN_EXE_lift-train")).args(args).arg("--print-config").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = lift_core::LiftConfig::from_toml(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!((printed.train.lr, printed.study.seeds, printed.train.seed, printed.train.epochs), (5e-4, 4, 9, 3));
 }

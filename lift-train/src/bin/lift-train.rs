@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Parser;
 use lift_core::config::Precision;
 use lift_core::data::DEFAULT_DATA;
-use lift_core::{Devices, LiftConfig, ModelKind};
+use lift_core::{Devices, LiftConfig, ModelKind, Override};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 
 #[derive(Parser)]
@@ -70,6 +70,13 @@ struct Cli {
     /// One line per epoch even on a terminal (no dashboard).
     #[arg(long)]
     quiet: bool,
+    /// Change one config value, e.g. `--set train.lr=5e-4 --set model.dims=[16,32]` (repeatable;
+    /// applied after the file, before the flags above).
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    sets: Vec<Override>,
+    /// Print the config this run would use (file, then --set, then the flags) and exit.
+    #[arg(long)]
+    print_config: bool,
 }
 
 fn main() -> Result<()> {
@@ -79,7 +86,7 @@ fn main() -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let mut config = LiftConfig::load(&cli.config)?;
+    let mut config = LiftConfig::load(&cli.config)?.with_overrides(&cli.sets)?;
     let t = &mut config.train;
     let set = |slot: &mut usize, value: Option<u64>| {
         if let Some(v) = value {
@@ -97,6 +104,10 @@ fn run(cli: Cli) -> Result<()> {
     t.precision = cli.precision.unwrap_or(t.precision);
     t.seed = cli.seed.unwrap_or(t.seed);
     config.validate()?;
+    if cli.print_config {
+        print!("{}", config.to_toml());
+        return Ok(());
+    }
     let resume = match (cli.resume, cli.resume_from) {
         (_, Some(r)) => r,
         (true, None) => Resume::Latest,

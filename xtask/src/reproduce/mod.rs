@@ -94,6 +94,17 @@ pub struct ReproduceArgs {
     /// sizes the study, e.g. artifacts/tiny-45m].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The config to start from instead of the preset's file (configs/<preset>.toml); the preset
+    /// still names the output folder and, with a budget, is what the budget sizes.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Change one config value, e.g. `--set study.heatmap_probes=2` (repeatable; a budget then
+    /// sizes the epochs, sample counts, seeds and heatmaps on top).
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub sets: Vec<lift_core::Override>,
+    /// Print the config the study starts from (preset or --config, then --set, --seeds) and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Sampling seeds [default: the preset's].
     #[arg(long, value_parser = lift_analyze::cli::count(1, 1000))]
     pub seeds: Option<usize>,
@@ -163,10 +174,10 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
         (_, b) => b,
     };
     let preset = *args.preset.get_or_insert(Preset::Tiny);
-    let mut config = LiftConfig::load(&PathBuf::from("configs").join(format!("{preset}.toml")))?;
-    if let Some(seeds) = args.seeds {
-        config.study.seeds = seeds;
-        config.validate()?;
+    let mut config = starting_config(&args, preset)?;
+    if args.print_config {
+        print!("{}", config.to_toml());
+        return Ok(());
     }
     let name = match budget {
         Some(b) => format!("{preset}-{}", b.label()),
@@ -235,6 +246,17 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     })?;
     println!("report: {}", study.dir.report().display());
     Ok(())
+}
+
+/// The config the study starts from: the preset's file or `--config`, then `--set` and `--seeds`.
+fn starting_config(args: &ReproduceArgs, preset: Preset) -> Result<LiftConfig> {
+    let file = args.config.clone().unwrap_or_else(|| PathBuf::from("configs").join(format!("{preset}.toml")));
+    let mut config = LiftConfig::load(&file)?.with_overrides(&args.sets)?;
+    if let Some(seeds) = args.seeds {
+        config.study.seeds = seeds;
+        config.validate()?;
+    }
+    Ok(config)
 }
 
 /// The stages' nominal seconds from what the budget planned.
