@@ -28,7 +28,8 @@ fn analysis_reads_the_run_s_own_images() {
     let said = stdout_of(&["heatmap", "--run", run_s, "--out", heatmap.to_str().unwrap(), "--grid", "t-linspace:3", "--images", "2", "--probes", "1"]);
     assert!(said.contains(&format!("data: {data_s}")), "{said}");
     assert!(Path::new(&heatmap).exists());
-    let said = stdout_of(&["mse-test", "--run", run_s, "--samples", "2", "--batch", "2", "--out", out_s]);
+    // `--checkpoint` is the old spelling of `--run`, kept for scripts.
+    let said = stdout_of(&["mse-test", "--checkpoint", run_s, "--samples", "2", "--batch", "2", "--out", out_s]);
     assert!(said.contains(&format!("data: {data_s}")), "{said}");
     if let Some(inception) = inception_weights() {
         let said = stdout_of(&[

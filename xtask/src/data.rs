@@ -38,9 +38,9 @@ pub const TWITTER: EmojiPackage = EmojiPackage {
 
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// google (the default data set) or twitter (a second vendor, for FID checks).
-    #[arg(long, default_value = "google")]
-    pub vendor: String,
+    /// Whose emoji.
+    #[arg(long, value_enum, default_value_t = Vendor::Google)]
+    pub vendor: Vendor,
     /// Where data sets go.
     #[arg(long, default_value = "artifacts/data")]
     pub dir: PathBuf,
@@ -48,6 +48,25 @@ pub struct DataArgs {
     /// (all 3,786, skin-tone variants included).
     #[arg(long, value_enum, default_value_t = Subset::All)]
     pub subset: Subset,
+}
+
+/// The emoji packages `data` fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Vendor {
+    /// Noto emoji: the default data set.
+    Google,
+    /// Twemoji: a second vendor, for FID sanity checks.
+    Twitter,
+}
+
+impl Vendor {
+    /// The vendor's pinned package.
+    pub fn package(self) -> &'static EmojiPackage {
+        match self {
+            Vendor::Google => &GOOGLE,
+            Vendor::Twitter => &TWITTER,
+        }
+    }
 }
 
 /// A selection of a package's images, by the categories of its `emoji.json`.
@@ -88,12 +107,7 @@ impl Subset {
 }
 
 pub fn run(args: DataArgs) -> Result<()> {
-    let package = match args.vendor.as_str() {
-        "google" => &GOOGLE,
-        "twitter" => &TWITTER,
-        other => bail!("unknown vendor '{other}': expected google or twitter"),
-    };
-    let dir = fetch(package, &args.dir, args.subset)?;
+    let dir = fetch(args.vendor.package(), &args.dir, args.subset)?;
     println!("data: {}", dir.display());
     Ok(())
 }

@@ -36,9 +36,10 @@ pub struct RunArgs {
     /// Image folder [default: the folder the run was trained on, from its run.json].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// cpu, wgpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceSpec,
+    /// cpu, wgpu, cuda or cuda:N; for heatmap and generate also a list of one backend's devices
+    /// (cuda:0,cuda:1), each computing one part, merged at the end.
+    #[arg(long, visible_alias = "devices", default_value = "cpu")]
+    pub device: Devices,
     /// Seed of the images, noise and probes drawn.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -82,9 +83,6 @@ pub struct HeatmapArgs {
     /// Compute part I of N of the rows into `<out>.part-I-of-N` (join the parts with `merge`).
     #[arg(long, default_value = "0/1")]
     pub shard: Shard,
-    /// Several devices of one backend (cuda:0,cuda:1): each does one part, merged at the end.
-    #[arg(long, conflicts_with_all = ["device", "shard"])]
-    pub devices: Option<Devices>,
 }
 
 #[derive(Args)]
@@ -175,9 +173,10 @@ pub struct GenerateArgs {
     /// [default: the run's sample.steps].
     #[arg(long, value_parser = count(1, 100_000))]
     pub steps: Option<usize>,
-    /// reference (the original's step counts and starts) or fair (equal evaluations and start).
-    #[arg(long, value_enum, default_value_t)]
-    pub protocol: TimestepRule,
+    /// reference (the original's step counts and starts) or fair (equal evaluations and start)
+    /// [default: the run's sample.protocol].
+    #[arg(long, value_enum)]
+    pub protocol: Option<TimestepRule>,
     /// Images per batch (each image's noise depends on its index alone, so any batch gives the same images).
     #[arg(long, value_parser = count(1, 4096), default_value = "32")]
     pub batch: usize,
@@ -187,9 +186,6 @@ pub struct GenerateArgs {
     /// Make part I of N of the images (whole batches) and record it for `merge`.
     #[arg(long, default_value = "0/1")]
     pub shard: Shard,
-    /// Several devices of one backend (cuda:0,cuda:1): each does one part, merged at the end.
-    #[arg(long, conflicts_with_all = ["device", "shard"])]
-    pub devices: Option<Devices>,
 }
 
 #[derive(Args)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use lift_core::run::RunDir;
 use lift_core::study::{HeatmapSeeds, StudyConfig};
-use lift_core::{run_on, LiftConfig, NoiseSchedule, PathFile};
+use lift_core::{run_on, Devices, LiftConfig, NoiseSchedule, PathFile};
 
 use super::args::*;
 use crate::evaluate::{evaluate as evaluate_all, results_table, EvaluateJob};
@@ -23,6 +23,14 @@ use crate::sweep::Sweep;
 use crate::torch_import::{import, ImportJob};
 
 /// The `[study]` section of a run's config.
+/// `--shard` is one cluster node's part: it runs on one device.
+fn one_device_for_a_shard(devices: &Devices) -> Result<()> {
+    if devices.len() > 1 {
+        bail!("--shard I/N runs on one device, not {devices}: give one --device, or drop --shard to split over the list");
+    }
+    Ok(())
+}
+
 fn study_of(run: &Path) -> Result<StudyConfig> {
     Ok(RunDir(run.to_path_buf()).load()?.0.study)
 }
@@ -71,14 +79,14 @@ pub fn heatmap(a: HeatmapArgs) -> Result<()> {
         max_batch: a.max_batch,
         shard: a.shard,
     };
-    if let Some(devices) = &a.devices {
+    let devices = &a.run.device;
+    if a.shard.is_whole() {
         let map = crate::heatmap::parts::compute_on(job, devices)?;
         println!("heatmap {}×{} on {devices} in {:.0} device-s → {}", map.len(), map.len(), map.meta.seconds, a.out.display());
-        return Ok(());
-    }
-    match run_on(a.run.device, job)?? {
-        Some(map) => println!("heatmap {}×{} in {:.0} s → {}", map.len(), map.len(), map.meta.seconds, a.out.display()),
-        None => println!("part {} of the heatmap → {}", a.shard, crate::heatmap::compute::partial_path(&a.out, a.shard).display()),
+    } else {
+        one_device_for_a_shard(devices)?;
+        run_on(devices.main(), job)??;
+        println!("part {} of the heatmap → {}", a.shard, crate::heatmap::compute::partial_path(&a.out, a.shard).display());
     }
     Ok(())
 }
@@ -139,7 +147,7 @@ pub fn mse_test(a: MseArgs) -> Result<()> {
         seed: a.run.seed,
         batch: a.batch,
     };
-    let report = run_on(a.run.device, job)??;
+    let report = run_on(a.run.device.main(), job)??;
     lift_core::io::write_json(&a.out.join("mse.json"), &report)?;
     lift_core::io::write_atomic(&a.out.join("mse.md"), report.markdown().as_bytes())?;
     report.chart().save(&a.out.join("mse.png"))?;
@@ -164,15 +172,18 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         num_images: a.num_images,
         out: a.out.clone(),
         steps: a.steps.unwrap_or(config.sample.steps),
-        protocol: a.protocol,
+        protocol: a.protocol.unwrap_or(config.sample.protocol),
         batch: a.batch,
         seed: a.run.seed,
         features: None,
         shard: a.shard,
     };
-    let report = match &a.devices {
-        Some(devices) => crate::generate::parts::generate_on(job, devices)?,
-        None => run_on(a.run.device, job)??,
+    let report = match a.shard.is_whole() {
+        true => crate::generate::parts::generate_on(job, &a.run.device)?,
+        false => {
+            one_device_for_a_shard(&a.run.device)?;
+            run_on(a.run.device.main(), job)??
+        }
     };
     println!(
         "{} model evaluations per image; generated {} ({} already there) in {:.1} s ({:.2} images/s) → {}",

@@ -41,7 +41,7 @@ pub fn sample(a: SampleArgs) -> Result<()> {
         features: None,
         shard: Shard::WHOLE,
     };
-    let report = run_on(a.run.device, job)??;
+    let report = run_on(a.run.device.main(), job)??;
     let grid = a.out.join("grid.png");
     sample_grid(&images, &grid, 64)?;
     println!(
@@ -82,7 +82,7 @@ fn path_of(a: &SampleArgs, config: &LiftConfig, weights: Weights) -> Result<Path
             max_batch: DEFAULT_MAX_BATCH,
             shard: Shard::WHOLE,
         };
-        run_on(a.run.device, job)??;
+        run_on(a.run.device.main(), job)??;
         println!("heatmap: {} ({}, {} images, {} probes)", heatmap.display(), st.heatmap_grid, st.heatmap_images, st.heatmap_probes);
     }
     let map = Heatmap::load(&heatmap)?;
