@@ -4,6 +4,5 @@ use clap::CommandFactory;
 
 #[test]
 fn every_flag_has_help() {
-    let missing = lift_core::cli_help::undocumented(&lift_analyze::cli::Cli::command());
-    assert!(missing.is_empty(), "no help on: {}", missing.join(", "));
+    lift_core::cli_help::assert_documented(&lift_analyze::cli::Cli::command());
 }

@@ -8,6 +8,13 @@ pub fn undocumented(cmd: &clap::Command) -> Vec<String> {
     missing
 }
 
+/// Panics naming every subcommand and argument of `cmd` without help: the body of each binary's
+/// help test.
+pub fn assert_documented(cmd: &clap::Command) {
+    let missing = undocumented(cmd);
+    assert!(missing.is_empty(), "no help on: {}", missing.join(", "));
+}
+
 fn blank(help: Option<&clap::builder::StyledStr>) -> bool {
     help.is_none_or(|h| h.to_string().trim().is_empty())
 }
