@@ -17,7 +17,7 @@ use crate::fid::features::FeatureFile;
 use crate::fid::frechet::Reference;
 use crate::fid::kid::{kid, Kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
 use crate::fid::{FeatureJob, Stats, DIM};
-use crate::generate::{FeatureSpec, GenerateJob};
+use crate::generate::{FeatureSpec, GenerateJob, PngBits};
 use crate::images::{folder_planes, planes_of, real_files};
 use crate::memorisation::{self, Memorisation};
 use crate::study_dir::StudyDir;
@@ -119,6 +119,7 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
                         protocol,
                         batch: job.study.batch,
                         seed: seed as u64,
+                        bits: PngBits::Sixteen,
                         features: Some(FeatureSpec { inception: job.inception.clone(), resize: job.study.fid_resize }),
                         shard: lift_core::Shard::WHOLE,
                     };

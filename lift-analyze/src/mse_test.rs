@@ -1,6 +1,7 @@
 //! The write-up's MSE tests of the LIFT model's noise prediction: test 1 (both scales noisy),
-//! 2a (clean 32×32 + noisy 64×64) and 2b (clean 64×64 + noisy 32×32), under the original's
-//! protocol (`docs/protocol.md`, "MSE tests") or the in-distribution variant [`MseProtocol::NoisedT0`].
+//! 2a (clean coarse + noisy fine) and 2b (clean fine + noisy coarse; the paper's 64×64 and 32×32),
+//! under the original's protocol (`docs/protocol.md`, "MSE tests") or the in-distribution
+//! variant [`MseProtocol::NoisedT0`].
 
 use std::path::PathBuf;
 
@@ -43,9 +44,13 @@ pub struct MseJob {
 pub struct MseTest {
     pub name: String,
     pub description: String,
+    /// Timestep of the fine scale (named by the paper's 64×64), 0 when clean.
     pub t64: usize,
+    /// Timestep of the coarse scale (the paper's 32×32), 0 when clean.
     pub t32: usize,
+    /// The fine scale's noise-prediction MSE.
     pub mse_64: f64,
+    /// The coarse scale's noise-prediction MSE.
     pub mse_32: f64,
     /// Mean of the two scales' MSE.
     pub mse_total: f64,
@@ -55,6 +60,9 @@ pub struct MseTest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MseReport {
     pub timestep: usize,
+    /// Side of the fine scale (0 in reports written before it was recorded).
+    #[serde(default)]
+    pub resolution: usize,
     /// Images each test saw.
     pub samples: usize,
     pub protocol: MseProtocol,
@@ -72,7 +80,7 @@ enum Clean {
 }
 
 impl Clean {
-    /// (t₆₄, t₃₂) of a test at noise level `t`: the clean scale is labelled 0.
+    /// (t_fine, t_coarse) of a test at noise level `t`: the clean scale is labelled 0.
     fn labels(self, t: usize) -> (usize, usize) {
         match self {
             Self::Neither => (t, t),
@@ -146,8 +154,12 @@ impl BackendTask for MseJob {
         let (train, _) = set.split(config.train.validation_fraction, config.train.seed);
         let idx = test_images(&set, &train, self.samples, self.protocol, self.seed);
         let t = self.timestep;
-        let specs =
-            [("1", "both scales noisy", Clean::Neither), ("2a", "clean 32x32 + noisy 64x64", Clean::Coarse), ("2b", "clean 64x64 + noisy 32x32", Clean::Fine)];
+        let [fine, coarse] = lift_core::data::scale_names(config.model.resolution);
+        let specs = [
+            ("1", "both scales noisy".to_string(), Clean::Neither),
+            ("2a", format!("clean {coarse} + noisy {fine}"), Clean::Coarse),
+            ("2b", format!("clean {fine} + noisy {coarse}"), Clean::Fine),
+        ];
         let mut tests = Vec::new();
         for (k, (name, description, clean)) in specs.into_iter().enumerate() {
             let mut sums = [(0.0, 0usize); 2];
@@ -162,16 +174,25 @@ impl BackendTask for MseJob {
             }
             let (mse_64, mse_32) = (sums[0].0 / sums[0].1 as f64, sums[1].0 / sums[1].1 as f64);
             let (t64, t32) = clean.labels(t);
-            tests.push(MseTest { name: name.into(), description: description.into(), t64, t32, mse_64, mse_32, mse_total: (mse_64 + mse_32) / 2.0 });
+            tests.push(MseTest { name: name.into(), description, t64, t32, mse_64, mse_32, mse_total: (mse_64 + mse_32) / 2.0 });
         }
-        Ok(MseReport { timestep: t, samples: idx.len(), protocol: self.protocol, checkpoint: self.run.display().to_string(), weights: self.weights, tests })
+        Ok(MseReport {
+            timestep: t,
+            resolution: config.model.resolution,
+            samples: idx.len(),
+            protocol: self.protocol,
+            checkpoint: self.run.display().to_string(),
+            weights: self.weights,
+            tests,
+        })
     }
 }
 
 impl MseReport {
     /// The write-up's table layout, in markdown.
     pub fn markdown(&self) -> String {
-        let mut s = String::from("| Test | t64 | t32 | MSE 64x64 | MSE 32x32 | Total |\n|---|---|---|---|---|---|\n");
+        let [fine, coarse] = lift_core::data::scale_names(self.resolution);
+        let mut s = format!("| Test | t fine | t coarse | MSE {fine} | MSE {coarse} | Total |\n|---|---|---|---|---|---|\n");
         for t in &self.tests {
             s.push_str(&format!("| Test {} ({}) | {} | {} | {:.4} | {:.4} | {:.4} |\n", t.name, t.description, t.t64, t.t32, t.mse_64, t.mse_32, t.mse_total));
         }
@@ -182,9 +203,10 @@ impl MseReport {
     pub fn chart(&self) -> Canvas {
         let groups: Vec<Group> =
             self.tests.iter().map(|t| Group { label: format!("Test {}", t.name), values: vec![t.mse_64, t.mse_32, t.mse_total] }).collect();
+        let [fine, coarse] = lift_core::data::scale_names(self.resolution);
         bar_chart(
             &format!("MSE tests (t = {}, {} images, {} protocol)", self.timestep, self.samples, self.protocol),
-            &[("MSE 64x64", [59, 81, 139]), ("MSE 32x32", [33, 144, 141]), ("total", [170, 220, 50])],
+            &[(&format!("MSE {fine}"), [59, 81, 139]), (&format!("MSE {coarse}"), [33, 144, 141]), ("total", [170, 220, 50])],
             &groups,
         )
     }

@@ -50,10 +50,10 @@ fn numeric_cases(run: &Path, data: &Path, out: &Path) -> Vec<(Vec<String>, Vec<&
     vec![
         (strings(&["heatmap", "--run", &r, "--data", &d, "--out", &o]), vec!["--images", "--probes", "--max-batch"]),
         (strings(&["dp", "--heatmap", &o, "--out", &o]), vec!["--steps", "--max-jump"]),
-        (strings(&["mse-test", "--run", &r, "--data", &d, "--out", &o]), vec!["--samples", "--batch"]),
+        (strings(&["mse-test", "--run", &r, "--data", &d, "--out", &o]), vec!["--images", "--batch"]),
         (strings(&["generate", "--run", &r, "--strategy", "diagonal", "--num-images", "1", "--out", &o]), vec!["--num-images", "--steps", "--batch"]),
         (strings(&["fid", "--real", &d, "--fake", &d]), vec!["--batch", "--resolution"]),
-        (strings(&["swd", "--real", &d, "--fake", &d]), vec!["--max-images"]),
+        (strings(&["swd", "--real", &d, "--fake", &d]), vec!["--images"]),
         (strings(&["evaluate", "--runs", &r, "--real", &d, "--out", &o]), vec!["--num-images", "--seeds", "--batch", "--steps"]),
     ]
 }

@@ -29,6 +29,7 @@ fn job(run: &Path, strategy: Strategy, out: &Path, n: usize, batch: usize) -> Ge
         protocol: TimestepRule::Reference,
         batch,
         seed: 11,
+        bits: lift_analyze::generate::PngBits::Sixteen,
         features: None,
         shard: lift_core::Shard::WHOLE,
     }

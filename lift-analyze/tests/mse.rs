@@ -49,6 +49,9 @@ fn the_reference_protocol_scores_the_clean_scale_against_zeros() {
         }
         assert_eq!(t.mse_total, (t.mse_64 + t.mse_32) / 2.0);
     }
+    // The scales are named by role and this run's real sizes, not the paper's 64×64 and 32×32.
+    let table = reference.markdown();
+    assert!(table.contains("MSE fine 16×16 | MSE coarse 8×8") && table.contains("clean coarse 8×8 + noisy fine 16×16"), "{table}");
     // The in-distribution variant noises the clean scale at t = 0 and keeps its noise as target.
     let noised = mse(MseProtocol::NoisedT0, &run, &data);
     assert_eq!(noised.samples, 5);

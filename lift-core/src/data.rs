@@ -205,6 +205,15 @@ pub fn coarse_side(resolution: usize) -> usize {
     resolution / 2
 }
 
+/// The two scales by role and real size, as users read them: `["fine 32×32", "coarse 16×16"]`
+/// (just `["fine", "coarse"]` when the resolution is unknown, 0).
+pub fn scale_names(resolution: usize) -> [String; 2] {
+    match resolution {
+        0 => ["fine".into(), "coarse".into()],
+        r => [format!("fine {r}×{r}"), format!("coarse {c}×{c}", c = coarse_side(r))],
+    }
+}
+
 /// 2×2 average of a CHW RGB image: the coarse scale (bilinear with align_corners = false for an
 /// exact halving).
 pub fn average_2x2(chw: &[f32], resolution: usize) -> Vec<f32> {
@@ -233,6 +242,13 @@ mod tests {
             chw[c * 4..c * 4 + 4].copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
         }
         assert_eq!(average_2x2(&chw, 2), vec![2.5, 2.5, 2.5]);
+    }
+
+    #[test]
+    fn scales_are_named_by_role_and_real_size() {
+        assert_eq!(scale_names(32), ["fine 32×32", "coarse 16×16"]);
+        assert_eq!(scale_names(64), ["fine 64×64", "coarse 32×32"]);
+        assert_eq!(scale_names(0), ["fine", "coarse"]);
     }
     use image::{Rgba, RgbaImage};
 

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{bail, Result};
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 /// A device named on the command line: `cpu`, `wgpu`, `cuda` or `cuda:N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -134,6 +134,14 @@ impl<T: BackendTask> MultiBackendTask for One<T> {
     type Output = T::Output;
     fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> T::Output {
         self.0.run::<B>(devices.into_iter().next().expect("one device"))
+    }
+}
+
+/// The backend and device in words, for records: `flex` on the CPU, `cubecl<cuda> Cuda(1)` on a GPU.
+pub fn device_name<B: Backend>(device: &B::Device) -> String {
+    match format!("{device:?}") {
+        d if d == "DefaultDevice" => B::name(device),
+        d => format!("{} {d}", B::name(device)),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The ways of sampling that the study compares: the baseline, the LIFT paths through the heatmap
-//! and the 32×32 ablations. One name per strategy, used in configs, flags, files and reports.
+//! and the coarse-input ablations. One name per strategy, used in configs, flags, files and
+//! reports. The names keep the paper's sizes (`dp-64`, `random32`): "64" is the fine scale and
+//! "32" the coarse one whatever the resolution (32×32 and 16×16 in the tiny preset).
 
 use clap::ValueEnum;
 
@@ -14,7 +16,7 @@ pub enum Strategy {
     /// LIFT with both scales at the same timestep (γ₁ = γ₀).
     #[value(name = "diagonal")]
     Diagonal,
-    /// Exact-N-step DP on the 64×64 error only.
+    /// Exact-N-step DP on the fine-scale error only (the paper's 64×64).
     #[value(name = "dp-64")]
     Dp64,
     /// Exact-N-step DP on both scales' errors (J_HH, J_LL).
@@ -35,20 +37,20 @@ pub enum Strategy {
     /// DP on (HH·(1 + HL/(HH + 1e-12)), LL·(1 + LH/(LL + 1e-12))).
     #[value(name = "dp-mult")]
     DpMult,
-    /// The 64×64 scale on the diagonal timesteps; the 32×32 input fresh noise at every step.
+    /// The fine scale on the diagonal timesteps; the coarse input fresh noise at every step.
     #[value(name = "random32")]
     Random32,
-    /// The 64×64 scale on the diagonal timesteps; the 32×32 input its initial noise throughout.
+    /// The fine scale on the diagonal timesteps; the coarse input its initial noise throughout.
     #[value(name = "fixed32")]
     Fixed32,
-    /// The write-up's older greedy rule on the 64×64 error (`plot_heatmap.py`; N evaluations).
+    /// The write-up's older greedy rule on the fine-scale error (`plot_heatmap.py`; N evaluations).
     #[value(name = "greedy")]
     Greedy,
     /// The write-up's older rule (`generate_for_fid.py --mode dp`): γ₁ as a monotone function of
     /// γ₀ by a DP over rows of the total error, interpolated to N sampling steps.
     #[value(name = "snr-map")]
     SnrMap,
-    /// The same on the 64×64 error only (`--mode dp_64`).
+    /// The same on the fine-scale error only (`--mode dp_64`).
     #[value(name = "snr-map-64")]
     SnrMap64,
 }
@@ -81,11 +83,11 @@ impl Strategy {
             Self::DpW100 => "LIFT DP-w100",
             Self::DpW1000 => "LIFT DP-w1000",
             Self::DpMult => "LIFT DP-mult",
-            Self::Random32 => "LIFT random 32×32",
-            Self::Fixed32 => "LIFT fixed 32×32",
+            Self::Random32 => "LIFT random coarse",
+            Self::Fixed32 => "LIFT fixed coarse",
             Self::Greedy => "LIFT greedy (older rule)",
             Self::SnrMap => "LIFT SNR map, total (older rule)",
-            Self::SnrMap64 => "LIFT SNR map, 64 (older rule)",
+            Self::SnrMap64 => "LIFT SNR map, fine (older rule)",
         }
     }
 

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-/// Noised inputs and their targets. The baseline reads only the 64×64 fields.
+/// Noised inputs and their targets. The baseline reads only the fine-scale fields.
 #[derive(Debug, Clone)]
 pub struct NoisedBatch<B: Backend> {
     /// x₆₄ at timestep t₆₄, `[batch, 3, res, res]`.

@@ -151,8 +151,8 @@ impl EpochRenderer {
         }
         if self.tui.is_none() {
             // The baseline has one scale: no per-scale split to show.
-            let (f, c) = (self.fine_side, self.fine_side / 2);
-            let scales = if values[2].is_nan() { String::new() } else { format!(" (fine {f}×{f}: {:.4e}, coarse {c}×{c}: {:.4e})", values[1], values[2]) };
+            let [fine, coarse] = lift_core::data::scale_names(self.fine_side);
+            let scales = if values[2].is_nan() { String::new() } else { format!(" ({fine}: {:.4e}, {coarse}: {:.4e})", values[1], values[2]) };
             println!(
                 "{} epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
                 self.label, self.epoch, self.epochs, values[0], values[3], values[6], values[7], values[8], seconds

@@ -2,7 +2,7 @@
 //! the flag); an absent study setting comes from the run's own config (`[study]`), so each
 //! default is written once, in `lift_core::study::StudyConfig`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::builder::TypedValueParser;
@@ -10,10 +10,11 @@ use clap::Args;
 use lift_core::chain_rule::ChainRule;
 use lift_core::grid::GridSpec;
 use lift_core::run::Weights;
-use lift_core::study::{MseProtocol, RealSubset, Resize};
+use lift_core::study::{MseProtocol, RealSubset, Resize, StudyConfig};
 use lift_core::{DeviceSpec, Devices, ModelKind, Shard, Strategy, TimestepRule};
 
 use crate::fid::DEFAULT_WEIGHTS;
+use crate::generate::PngBits;
 use crate::jacobian::Estimator;
 
 /// A count in `lo..=hi`, as usize.
@@ -33,9 +34,6 @@ pub struct RunArgs {
     /// Use the snapshot kept after this epoch (train.snapshot_epochs) [default: the final weights].
     #[arg(long)]
     pub epoch: Option<usize>,
-    /// Image folder [default: the folder the run was trained on, from its run.json].
-    #[arg(long)]
-    pub data: Option<PathBuf>,
     /// cpu, wgpu, cuda or cuda:N; for heatmap and generate also a list of one backend's devices
     /// (cuda:0,cuda:1), each computing one part, merged at the end.
     #[arg(long, visible_alias = "devices", default_value = "cpu")]
@@ -45,13 +43,21 @@ pub struct RunArgs {
     pub seed: u64,
 }
 
-impl RunArgs {
-    /// `--data`, or the folder the run was trained on; says which.
-    pub fn data_folder(&self) -> Result<PathBuf> {
+/// The image folder of the commands that read training images.
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Image folder [default: the folder the run was trained on, from its run.json].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// `--data`, or the folder `run` was trained on; says which.
+    pub fn folder(&self, run: &Path) -> Result<PathBuf> {
         if let Some(data) = &self.data {
             return Ok(data.clone());
         }
-        let (_, info) = lift_core::run::RunDir(self.run.clone()).load()?;
+        let (_, info) = lift_core::run::RunDir(run.to_path_buf()).load()?;
         println!("data: {} (the run's training folder; --data to change)", info.dataset.path.display());
         Ok(info.dataset.path)
     }
@@ -61,6 +67,8 @@ impl RunArgs {
 pub struct HeatmapArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// The heatmap file to write (JSON).
     #[arg(long)]
     pub out: PathBuf,
@@ -136,18 +144,20 @@ pub struct PlotArgs {
 pub struct MseArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Timestep of the noisy scale [default: the run's study config].
     #[arg(long, value_parser = count(0, 1_000_000))]
     pub timestep: Option<usize>,
-    /// Images per test [default: the run's study config].
-    #[arg(long, value_parser = count(1, 10_000_000))]
-    pub samples: Option<usize>,
+    /// Training images per test [default: the run's study.mse_samples].
+    #[arg(long, visible_alias = "samples", value_parser = count(1, 10_000_000))]
+    pub images: Option<usize>,
     /// reference (the original) or noised-t0 [default: the run's study config].
     #[arg(long, value_enum)]
     pub protocol: Option<MseProtocol>,
-    /// Images per forward pass.
-    #[arg(long, value_parser = count(1, 4096), default_value = "32")]
-    pub batch: usize,
+    /// Images per forward pass (the numbers do not depend on it) [default: the run's study.batch].
+    #[arg(long, value_parser = count(1, 4096))]
+    pub batch: Option<usize>,
     /// Folder for mse.json, mse.md and mse.png.
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
@@ -177,12 +187,16 @@ pub struct GenerateArgs {
     /// [default: the run's sample.protocol].
     #[arg(long, value_enum)]
     pub protocol: Option<TimestepRule>,
-    /// Images per batch (each image's noise depends on its index alone, so any batch gives the same images).
-    #[arg(long, value_parser = count(1, 4096), default_value = "32")]
-    pub batch: usize,
-    /// Also write an 8×8 sample grid here.
-    #[arg(long)]
-    pub grid: Option<PathBuf>,
+    /// Images per batch (each image's noise depends on its index alone, so any batch gives the
+    /// same images) [default: the run's study.batch].
+    #[arg(long, value_parser = count(1, 4096))]
+    pub batch: Option<usize>,
+    /// Bits per channel of the PNGs (16 keeps the sampler's precision for FID).
+    #[arg(long, value_enum, default_value = "16")]
+    pub bits: PngBits,
+    /// Also write an 8×8 contact sheet of the first images here (PNG). `--grid` is its old name.
+    #[arg(long, alias = "grid")]
+    pub grid_png: Option<PathBuf>,
     /// Make part I of N of the images (whole batches) and record it for `merge`.
     #[arg(long, default_value = "0/1")]
     pub shard: Shard,
@@ -192,6 +206,8 @@ pub struct GenerateArgs {
 pub struct SampleArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Any strategy: a heatmap strategy (dp-total, dp-64, …) computes the run's heatmap into --out
     /// once (reused by later calls) and its path through it; baseline, diagonal, random32 and
     /// fixed32 need none.
@@ -203,9 +219,12 @@ pub struct SampleArgs {
     /// Folder for the heatmap, the path, images/ and grid.png.
     #[arg(long)]
     pub out: PathBuf,
-    /// Images per batch.
-    #[arg(long, value_parser = count(1, 4096), default_value = "32")]
-    pub batch: usize,
+    /// Images per batch (does not change the images) [default: the run's study.batch].
+    #[arg(long, value_parser = count(1, 4096))]
+    pub batch: Option<usize>,
+    /// Bits per channel of the PNGs.
+    #[arg(long, value_enum, default_value = "8")]
+    pub bits: PngBits,
 }
 
 #[derive(Args)]
@@ -238,8 +257,8 @@ pub struct FidArgs {
     /// The FID Inception weights (TorchScript, `cargo xtask fetch-inception`).
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub inception: PathBuf,
-    /// Images per Inception forward pass.
-    #[arg(long, value_parser = count(1, 4096), default_value = "16")]
+    /// Images per Inception forward pass (the study's default batch).
+    #[arg(long, value_parser = count(1, 4096), default_value_t = StudyConfig::default().batch)]
     pub batch: usize,
     /// cpu, wgpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
@@ -254,9 +273,9 @@ pub struct SwdArgs {
     /// Folder of generated images.
     #[arg(long)]
     pub fake: PathBuf,
-    /// Most images per set.
-    #[arg(long, value_parser = count(2, 10_000_000), default_value = "8192")]
-    pub max_images: usize,
+    /// Most images read from each folder (`--max-images` is its old name).
+    #[arg(long, alias = "max-images", value_parser = count(2, 10_000_000), default_value = "8192")]
+    pub images: usize,
     /// Seed of the random projections.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -22,7 +22,6 @@ use crate::study_dir::StudyDir;
 use crate::sweep::Sweep;
 use crate::torch_import::{import, ImportJob};
 
-/// The `[study]` section of a run's config.
 /// `--shard` is one cluster node's part: it runs on one device.
 fn one_device_for_a_shard(devices: &Devices) -> Result<()> {
     if devices.len() > 1 {
@@ -31,6 +30,7 @@ fn one_device_for_a_shard(devices: &Devices) -> Result<()> {
     Ok(())
 }
 
+/// The `[study]` section of a run's config.
 fn study_of(run: &Path) -> Result<StudyConfig> {
     Ok(RunDir(run.to_path_buf()).load()?.0.study)
 }
@@ -64,7 +64,7 @@ pub fn schedule(config: Option<&Path>, json: bool) -> Result<()> {
 
 pub fn heatmap(a: HeatmapArgs) -> Result<()> {
     let st = study_of(&a.run.run)?;
-    let data = a.run.data_folder()?;
+    let data = a.data.folder(&a.run.run)?;
     let job = HeatmapJob {
         run: a.run.run,
         weights: a.run.weights.unwrap_or(st.main_weights()),
@@ -136,16 +136,16 @@ pub fn plot(a: PlotArgs) -> Result<()> {
 
 pub fn mse_test(a: MseArgs) -> Result<()> {
     let st = study_of(&a.run.run)?;
-    let data = a.run.data_folder()?;
+    let data = a.data.folder(&a.run.run)?;
     let job = MseJob {
         run: a.run.run,
         weights: a.run.weights.unwrap_or(st.mse_weights),
         data,
         timestep: a.timestep.unwrap_or(st.mse_timestep),
-        samples: a.samples.unwrap_or(st.mse_samples),
+        samples: a.images.unwrap_or(st.mse_samples),
         protocol: a.protocol.unwrap_or(st.mse_protocol),
         seed: a.run.seed,
-        batch: a.batch,
+        batch: a.batch.unwrap_or(st.batch),
     };
     let report = run_on(a.run.device.main(), job)??;
     lift_core::io::write_json(&a.out.join("mse.json"), &report)?;
@@ -173,8 +173,9 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         out: a.out.clone(),
         steps: a.steps.unwrap_or(config.sample.steps),
         protocol: a.protocol.unwrap_or(config.sample.protocol),
-        batch: a.batch,
+        batch: a.batch.unwrap_or(st.batch),
         seed: a.run.seed,
+        bits: a.bits,
         features: None,
         shard: a.shard,
     };
@@ -194,7 +195,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         report.images_per_s,
         a.out.display()
     );
-    if let Some(grid) = a.grid {
+    if let Some(grid) = a.grid_png {
         sample_grid(&a.out, &grid, 64)?;
     }
     Ok(())
@@ -222,8 +223,8 @@ pub fn fid(a: FidArgs) -> Result<()> {
 
 pub fn swd(a: SwdArgs) -> Result<()> {
     let resolution = crate::fid::folder_resolution(&a.fake)?;
-    let real = folder_planes(&a.real, resolution, a.max_images)?;
-    let fake = folder_planes(&a.fake, resolution, a.max_images)?;
+    let real = folder_planes(&a.real, resolution, a.images)?;
+    let fake = folder_planes(&a.fake, resolution, a.images)?;
     let report = crate::swd::swd(&real, &fake, a.seed)?;
     for (r, v) in report.resolutions.iter().zip(&report.swd_x1e3) {
         println!("SWD x1e3 at {r}x{r}: {v:.3}");
@@ -320,12 +321,12 @@ pub fn import_torch(a: ImportTorchArgs) -> Result<()> {
 
 pub fn plot_metrics(run: &Path, out: &Path) -> Result<()> {
     let dir = RunDir(run.to_path_buf());
-    let (_, info) = dir.load()?;
+    let (config, info) = dir.load()?;
     let rows = lift_core::metrics_csv::read(&dir.metrics())?;
     if rows.is_empty() {
         bail!("{} has no finished epoch yet", dir.metrics().display());
     }
-    crate::plot::training_curves(&format!("{} training ({} epochs)", info.model, rows.len()), &rows).save(out)?;
+    crate::plot::training_curves(&format!("{} training ({} epochs)", info.model, rows.len()), &rows, config.model.resolution).save(out)?;
     println!("curves → {}", out.display());
     Ok(())
 }

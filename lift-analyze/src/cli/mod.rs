@@ -38,7 +38,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Jacobian-error heatmap of a trained LIFT run over (SNR64, SNR32): all four blocks.
+    /// Jacobian-error heatmap of a trained LIFT run over (fine SNR, coarse SNR): all four blocks.
     Heatmap(HeatmapArgs),
     /// A sampling path through a heatmap.
     Dp(DpArgs),

@@ -1,7 +1,8 @@
 //! `lift-analyze sample`: images along a strategy's path in one command. For a heatmap strategy
 //! the run's heatmap is computed once into the output folder (and reused by later calls), the
 //! strategy's path found through it, and the images made along it; every setting (grid, images,
-//! probes, steps, protocol, chain rule, max jump, weights, data) comes from the run's config.
+//! probes, steps, protocol, chain rule, max jump, weights, data, batch) comes from the run's
+//! config. The images are 8-bit PNGs unless `--bits 16`.
 
 use std::path::PathBuf;
 
@@ -36,8 +37,9 @@ pub fn sample(a: SampleArgs) -> Result<()> {
         out: images.clone(),
         steps: config.sample.steps,
         protocol: config.sample.protocol,
-        batch: a.batch,
+        batch: a.batch.unwrap_or(config.study.batch),
         seed: a.run.seed,
+        bits: a.bits,
         features: None,
         shard: Shard::WHOLE,
     };
@@ -77,7 +79,7 @@ fn path_of(a: &SampleArgs, config: &LiftConfig, weights: Weights) -> Result<Path
             images: st.heatmap_images,
             probes: st.heatmap_probes,
             seed: a.run.seed,
-            data: a.run.data_folder()?,
+            data: a.data.folder(&a.run.run)?,
             estimator: Estimator::default(),
             max_batch: DEFAULT_MAX_BATCH,
             shard: Shard::WHOLE,

@@ -1,4 +1,5 @@
-//! `lift-analyze generate`: DDIM samples of a strategy, written as 16-bit PNGs as they are made,
+//! `lift-analyze generate`: DDIM samples of a strategy, written as PNGs (16 bits per channel unless
+//! asked for 8) as they are made,
 //! and optionally their Inception features computed from the sampler's floats in memory (the
 //! original's FID protocol: no clamp, no quantisation before the resize).
 //!
@@ -42,6 +43,9 @@ pub struct GenerateJob {
     pub protocol: TimestepRule,
     pub batch: usize,
     pub seed: u64,
+    /// Bits per channel of the PNGs (files written before this was recorded are 16-bit).
+    #[serde(default)]
+    pub bits: PngBits,
     /// Also compute Inception features of the float samples into `features.f32`.
     pub features: Option<FeatureSpec>,
     /// Only this part of the images (whole batches), for `lift-analyze merge`.
@@ -169,17 +173,36 @@ pub fn image_name(k: usize) -> String {
     format!("{k:06}.png")
 }
 
-/// Writes x ∈ [−1, 1] (CHW) as a 16-bit RGB PNG, atomically.
-pub fn save_png16(path: &Path, chw: &[f32], side: usize) -> Result<()> {
+/// Bits per channel of a generated PNG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum PngBits {
+    /// 8 bits: what viewers and most tools expect.
+    #[value(name = "8")]
+    #[serde(rename = "8")]
+    Eight,
+    /// 16 bits: the sampler's floats to within 1/65535, for FID and SWD from the files.
+    #[default]
+    #[value(name = "16")]
+    #[serde(rename = "16")]
+    Sixteen,
+}
+
+/// Writes x ∈ [−1, 1] (CHW) as an RGB PNG of `bits` per channel, atomically.
+pub fn save_png(path: &Path, chw: &[f32], side: usize, bits: PngBits) -> Result<()> {
     let n = side * side;
-    let mut img = image::ImageBuffer::<image::Rgb<u16>, Vec<u16>>::new(side as u32, side as u32);
-    for (p, px) in img.pixels_mut().enumerate() {
-        for c in 0..3 {
-            px[c] = (((chw[c * n + p].clamp(-1.0, 1.0) + 1.0) / 2.0) * 65535.0).round() as u16;
-        }
-    }
+    let level = |c: usize, p: usize, max: f32| ((chw[c * n + p].clamp(-1.0, 1.0) + 1.0) / 2.0 * max).round();
+    let img = match bits {
+        PngBits::Sixteen => image::DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(side as u32, side as u32, |x, y| {
+            let p = y as usize * side + x as usize;
+            image::Rgb([0, 1, 2].map(|c| level(c, p, 65535.0) as u16))
+        })),
+        PngBits::Eight => image::DynamicImage::ImageRgb8(image::ImageBuffer::from_fn(side as u32, side as u32, |x, y| {
+            let p = y as usize * side + x as usize;
+            image::Rgb([0, 1, 2].map(|c| level(c, p, 255.0) as u8))
+        })),
+    };
     let mut bytes = Vec::new();
-    image::DynamicImage::ImageRgb16(img).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
     lift_core::io::write_atomic(path, &bytes)
 }
 
@@ -256,7 +279,7 @@ impl BackendTask for GenerateJob {
             }
             let values: Vec<f32> = x.into_data().to_vec().expect("f32 samples");
             for (i, &k) in chunk.iter().enumerate() {
-                save_png16(&self.out.join(image_name(k)), &values[i * 3 * r * r..(i + 1) * 3 * r * r], r)?;
+                save_png(&self.out.join(image_name(k)), &values[i * 3 * r * r..(i + 1) * 3 * r * r], r, self.bits)?;
                 progress.inc();
             }
         }
@@ -273,5 +296,29 @@ impl BackendTask for GenerateJob {
             seconds,
             images_per_s: if missing.is_empty() { f64::NAN } else { missing.len() as f64 / seconds },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_levels_map_minus_one_to_one_onto_the_full_range() {
+        // One pixel per value: −1, 0 and 1 in all three channels; 0 is half way, rounded up.
+        let dir = std::env::temp_dir().join(format!("lift-png-bits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let chw: Vec<f32> = [-1.0, 0.0, 1.0, 2.0].repeat(3);
+        for (bits, expected) in [(PngBits::Eight, [0, 128, 255, 255]), (PngBits::Sixteen, [0, 32768, 65535, 65535])] {
+            let file = dir.join(format!("{bits:?}.png"));
+            save_png(&file, &chw, 2, bits).unwrap();
+            let img = image::open(&file).unwrap();
+            let read: Vec<u16> = match bits {
+                PngBits::Eight => img.as_rgb8().expect("8-bit RGB").pixels().map(|p| p[0] as u16).collect(),
+                PngBits::Sixteen => img.as_rgb16().expect("16-bit RGB").pixels().map(|p| p[0]).collect(),
+            };
+            assert_eq!(read, expected);
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

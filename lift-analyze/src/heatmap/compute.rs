@@ -303,7 +303,8 @@ impl BackendTask for HeatmapJob {
                 Estimator::Fd => format!("fd(h={DEFAULT_FD_STEP})"),
             },
             data: self.data.display().to_string(),
-            device: format!("{device:?}"),
+            device: lift_core::device::device_name::<B::InnerBackend>(&device),
+            resolution: config.model.resolution,
             git_commit: lift_core::run::git_commit(),
             seconds: 0.0,
             normalisation: "mean over images of ‖J‖²_F/(H_in·W_in·H_out·W_out) per block, Rademacher probes, \

@@ -1,7 +1,8 @@
-//! The heatmap JSON: per grid cell (row = 64×64 index, column = 32×32 index, index 0 the
-//! noisiest) the four Jacobian blocks J_HH = ∂ε̂₆₄/∂x₆₄, J_HL = ∂ε̂₆₄/∂x₃₂, J_LH = ∂ε̂₃₂/∂x₆₄ and
-//! J_LL = ∂ε̂₃₂/∂x₃₂ as ‖J‖²_F/(H_in·W_in·H_out·W_out), averaged over images, **without** a
-//! chain-rule factor: [`Heatmap::errors`] applies one, so every variant reads the same file.
+//! The heatmap JSON: per grid cell (row = fine-scale index, column = coarse-scale index, index 0
+//! the noisiest) the four Jacobian blocks J_HH = ∂ε̂_fine/∂x_fine, J_HL = ∂ε̂_fine/∂x_coarse,
+//! J_LH = ∂ε̂_coarse/∂x_fine and J_LL = ∂ε̂_coarse/∂x_coarse (the paper's H = 64×64, L = 32×32)
+//! as ‖J‖²_F/(H_in·W_in·H_out·W_out), averaged over images, **without** a chain-rule factor:
+//! [`Heatmap::errors`] applies one, so every variant reads the same file.
 
 use std::path::Path;
 
@@ -24,8 +25,12 @@ pub struct HeatmapMeta {
     pub seed: u64,
     pub estimator: String,
     pub data: String,
+    /// The backend and device that computed it.
     #[serde(default)]
     pub device: String,
+    /// Side of the fine scale (0 in files written before it was recorded).
+    #[serde(default)]
+    pub resolution: usize,
     #[serde(default)]
     pub git_commit: String,
     /// Wall time of the whole computation, seconds.
@@ -67,7 +72,7 @@ impl Blocks {
 }
 
 /// The four blocks times a chain-rule factor of their input scale's SNR: HH and LH by the
-/// 64×64 scale's (the row's), HL and LL by the 32×32 scale's (the column's).
+/// fine scale's (the row's), HL and LL by the coarse scale's (the column's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Errors {
     pub hh: Matrix,

@@ -42,6 +42,7 @@ pub(crate) mod test_support {
                 estimator: "vjp".into(),
                 data: "d".into(),
                 device: String::new(),
+                resolution: 0,
                 git_commit: String::new(),
                 seconds: 0.0,
                 normalisation: String::new(),

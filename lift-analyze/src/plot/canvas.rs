@@ -4,10 +4,15 @@
 use std::path::Path;
 
 use anyhow::Result;
-use font8x8::{UnicodeFonts, BASIC_FONTS};
+use font8x8::{UnicodeFonts, BASIC_FONTS, LATIN_FONTS};
 use image::{Rgb, RgbImage};
 
 pub type Colour = [u8; 3];
+
+/// The 8×8 bitmap of `ch`: ASCII and Latin-1 (which has ×), else '?'.
+fn glyph(ch: char) -> Option<[u8; 8]> {
+    BASIC_FONTS.get(ch).or_else(|| LATIN_FONTS.get(ch)).or_else(|| BASIC_FONTS.get('?'))
+}
 
 pub const WHITE: Colour = [255, 255, 255];
 pub const BLACK: Colour = [0, 0, 0];
@@ -77,7 +82,7 @@ impl Canvas {
     pub fn text(&mut self, x: i64, y: i64, s: &str, scale: i64, c: Colour) -> i64 {
         let mut cx = x;
         for ch in s.chars() {
-            if let Some(glyph) = BASIC_FONTS.get(ch).or_else(|| BASIC_FONTS.get('?')) {
+            if let Some(glyph) = glyph(ch) {
                 for (row, bits) in glyph.iter().enumerate() {
                     for col in 0..8 {
                         if bits >> col & 1 == 1 {
@@ -101,7 +106,7 @@ impl Canvas {
     pub fn text_vertical(&mut self, x: i64, y: i64, s: &str, scale: i64, c: Colour) {
         let mut cy = y;
         for ch in s.chars() {
-            if let Some(glyph) = BASIC_FONTS.get(ch) {
+            if let Some(glyph) = glyph(ch) {
                 for (row, bits) in glyph.iter().enumerate() {
                     for col in 0..8 {
                         if bits >> col & 1 == 1 {
@@ -172,5 +177,16 @@ mod tests {
         let mut c = Canvas::new(40, 10);
         assert_eq!(c.text(0, 0, "Hi", 1, BLACK), 16);
         assert!(c.img.pixels().any(|p| p.0 == BLACK));
+    }
+
+    #[test]
+    fn sizes_draw_a_times_sign_not_a_question_mark() {
+        let drawn = |s: &str| {
+            let mut c = Canvas::new(8, 8);
+            c.text(0, 0, s, 1, BLACK);
+            c.img.pixels().map(|p| p.0 == BLACK).collect::<Vec<_>>()
+        };
+        assert_ne!(drawn("×"), drawn("?"));
+        assert!(drawn("×").contains(&true));
     }
 }

@@ -1,5 +1,5 @@
 //! Heatmap figures: log₁₀ panels of a heatmap's errors with paths on top, axes in grid timestep
-//! and SNR (rows: 64×64 scale, columns: 32×32 scale, noisiest first).
+//! and SNR (rows: the fine scale, columns: the coarse scale, noisiest first).
 
 use lift_core::chain_rule::ChainRule;
 use lift_core::PathFile;
@@ -29,12 +29,13 @@ const TOP: i64 = 40;
 const BAR: i64 = 80;
 const BOTTOM: i64 = 120;
 
-/// The write-up's figure: log₁₀ of the 64×64 error (HH), the 32×32 error (LL) and their sum under
-/// `chain`, each on its own colour scale, paths on top.
+/// The write-up's figure: log₁₀ of the fine-scale error (HH), the coarse-scale error (LL) and their
+/// sum under `chain`, each on its own colour scale, paths on top.
 pub fn error_figure(map: &Heatmap, chain: ChainRule, overlays: &[Overlay]) -> Canvas {
     let e = map.errors(chain);
     let total = e.total();
-    let panels = [("error_64 (HH)", &e.hh), ("error_32 (LL)", &e.ll), ("error_total", &total)];
+    let [fine, coarse] = lift_core::data::scale_names(map.meta.resolution);
+    let panels = [(format!("{fine} error (HH)"), &e.hh), (format!("{coarse} error (LL)"), &e.ll), ("total error".to_string(), &total)];
     heatmap_figure(map, &panels, 3, false, overlays)
 }
 
@@ -42,13 +43,18 @@ pub fn error_figure(map: &Heatmap, chain: ChainRule, overlays: &[Overlay]) -> Ca
 /// shared colour scale so that their sizes compare.
 pub fn cross_figure(map: &Heatmap, chain: ChainRule, overlays: &[Overlay]) -> Canvas {
     let e = map.errors(chain);
-    let panels = [("J_HH (d eps64 / d x64)", &e.hh), ("J_HL (d eps64 / d x32)", &e.hl), ("J_LH (d eps32 / d x64)", &e.lh), ("J_LL (d eps32 / d x32)", &e.ll)];
+    let panels = [
+        ("J_HH (d eps_fine / d x_fine)".to_string(), &e.hh),
+        ("J_HL (d eps_fine / d x_coarse)".to_string(), &e.hl),
+        ("J_LH (d eps_coarse / d x_fine)".to_string(), &e.lh),
+        ("J_LL (d eps_coarse / d x_coarse)".to_string(), &e.ll),
+    ];
     heatmap_figure(map, &panels, 2, true, overlays)
 }
 
 /// Panels of log₁₀ values in rows of `columns`, with the overlays on every panel; `shared` puts
 /// all panels on one colour scale.
-pub fn heatmap_figure(map: &Heatmap, panels: &[(&str, &Matrix)], columns: usize, shared: bool, overlays: &[Overlay]) -> Canvas {
+pub fn heatmap_figure(map: &Heatmap, panels: &[(String, &Matrix)], columns: usize, shared: bool, overlays: &[Overlay]) -> Canvas {
     let n = map.len() as i64;
     let cell = (360 / n).max(6);
     let side = cell * n;
@@ -123,8 +129,9 @@ fn draw_panel(c: &mut Canvas, map: &Heatmap, values: &[Vec<f64>], title: &str, (
         c.text(x0 - 8 - 8 * t.len() as i64, top + pos - 9, &t, 1, BLACK);
         c.text(x0 - 8 - 8 * s.len() as i64, top + pos + 1, &s, 1, GREY);
     }
-    c.text_centred(x0 + side / 2, top + side + 56, "32x32 scale (columns)", 1, BLACK);
-    c.text_vertical(x0 - 112, top + side / 2 + 88, "64x64 scale (rows)", 1, BLACK);
+    let [fine, coarse] = lift_core::data::scale_names(map.meta.resolution);
+    c.text_centred(x0 + side / 2, top + side + 56, &format!("{coarse} scale (columns)"), 1, BLACK);
+    c.text_vertical(x0 - 112, top + side / 2 + 88, &format!("{fine} scale (rows)"), 1, BLACK);
     // Colour bar.
     let bx = x0 + side + 12;
     for y in 0..side {

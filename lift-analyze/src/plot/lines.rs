@@ -92,8 +92,8 @@ pub fn chart(title: &str, x_label: &str, series: &[Series], axes: Axes) -> Canva
 }
 
 /// Training curves of a run's `metrics.csv`: train, valid and EMA-valid loss, and the per-scale
-/// training losses when the run has two scales.
-pub fn training_curves(title: &str, rows: &[MetricsRow]) -> Canvas {
+/// training losses (named by role and `resolution`) when the run has two scales.
+pub fn training_curves(title: &str, rows: &[MetricsRow], resolution: usize) -> Canvas {
     let column = |name: &str| rows.iter().map(|r| (metrics_csv::value(r, EPOCH), metrics_csv::value(r, name))).collect::<Vec<_>>();
     let mut series = vec![
         Series { name: "train".into(), points: column(metrics_csv::TRAIN_LOSS), colour: [59, 81, 139] },
@@ -102,8 +102,9 @@ pub fn training_curves(title: &str, rows: &[MetricsRow]) -> Canvas {
     ];
     let coarse = column("train_loss_32");
     if coarse.iter().any(|(_, y)| y.is_finite()) {
-        series.push(Series { name: "train 64x64".into(), points: column("train_loss_64"), colour: [150, 150, 220] });
-        series.push(Series { name: "train 32x32".into(), points: coarse, colour: [220, 150, 150] });
+        let [fine, coarse_name] = lift_core::data::scale_names(resolution);
+        series.push(Series { name: format!("train {fine}"), points: column("train_loss_64"), colour: [150, 150, 220] });
+        series.push(Series { name: format!("train {coarse_name}"), points: coarse, colour: [220, 150, 150] });
     }
     line_chart(title, "epoch", &series)
 }
@@ -124,7 +125,7 @@ mod tests {
                 r
             })
             .collect();
-        let c = training_curves("t", &rows);
+        let c = training_curves("t", &rows, 32);
         let has = |colour: [u8; 3]| c.img.pixels().any(|p| p.0 == colour);
         assert!(has([59, 81, 139]) && has([230, 120, 20]), "train and valid are drawn");
         // The EMA series has no values: only its legend swatch shows its colour, not a line.

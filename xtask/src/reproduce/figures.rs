@@ -62,7 +62,8 @@ pub fn figures(dir: &StudyDir, config: &LiftConfig) -> Result<Outputs> {
     std::fs::copy(dir.mse_chart(), &files[3]).context("MSE chart")?;
     for kind in [ModelKind::Baseline, ModelKind::Lift] {
         let out = dir.figure(&format!("curves-{kind}.png"));
-        training_curves(&format!("{kind} training"), &metrics_csv::read(&RunDir(dir.run(kind)).metrics())?).save(&out)?;
+        let rows = metrics_csv::read(&RunDir(dir.run(kind)).metrics())?;
+        training_curves(&format!("{kind} training"), &rows, config.model.resolution).save(&out)?;
         files.push(out);
     }
     let axes = Axes { log_x: false, log_y: false, lines: true, y_label: "FID" };
