@@ -123,7 +123,7 @@ fn accumulating_two_half_batches_equals_one_full_batch() {
     let init = values(&initial_lift::<A>(&c.model, 5, &Default::default()));
     for (name, x, y) in [("weights", values(&a.net), values(&b.net)), ("EMA", values(&a.ema), values(&b.ema))] {
         let (worst, moved) = worst_and_moved(&x, &y, &init);
-        assert!(moved > 0.0 && worst <= 1e-5, "{name} differ by {worst} (moved {moved})");
+        assert!(moved > 1e-5 && worst <= 1e-3 * moved, "{name} differ by {worst} (moved {moved})");
     }
     for (p, q) in la.iter().zip(&lb) {
         assert!((p - q).abs() <= 1e-5, "loss curves {la:?} vs {lb:?}");
@@ -198,8 +198,10 @@ fn bf16_steps_track_f32_with_f32_master_weights_and_a_moving_ema() {
     h.ema.visit(&mut d);
     assert!(d.0.iter().all(|t| *t == DType::F32), "master weights and EMA stay f32");
     let init = values(&initial_lift::<A>(&c.model, 5, &Default::default()));
-    let moved = values(&h.ema).iter().zip(&init).map(|(e, i)| (e - i).abs()).fold(0f32, f32::max);
-    assert!(moved > 0.0, "the EMA moves at decay 0.9999 in bf16 training");
+    let moved = |ema: &[f32]| ema.iter().zip(&init).map(|(e, i)| (e - i).abs()).fold(0f32, f32::max);
+    // An EMA kept in bf16 would round 0.9999·w + 0.0001·w' back to w and never move.
+    let (moved_f, moved_h) = (moved(&values(&f.ema)), moved(&values(&h.ema)));
+    assert!(moved_f > 0.0 && (moved_h - moved_f).abs() <= 0.1 * moved_f, "the bf16 run's EMA moved {moved_h}, the f32 run's {moved_f}");
     assert!(values(&f.net) != values(&h.net), "bf16 is a different computation");
 }
 

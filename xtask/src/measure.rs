@@ -75,6 +75,21 @@ where
     }
 }
 
+/// Starts a new peak of resident memory for [`peak_rss_mib`] (Linux 4.0 and later; elsewhere the
+/// peak stays the process's).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory of this process since the last [`reset_peak_rss`], MiB (None where
+/// `/proc/self/status` is missing).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +111,19 @@ mod tests {
         let mut calls = 0;
         seconds_per(4, || calls += 1);
         assert_eq!(calls, 5, "one warm-up and four timed calls");
+    }
+
+    #[test]
+    fn the_peak_counts_memory_touched_after_a_reset() {
+        // A higher peak first, which the reset must forget.
+        let earlier = vec![1u8; 128 << 20];
+        assert_eq!(earlier.iter().step_by(4096).map(|&b| b as usize).sum::<usize>(), 32768);
+        drop(earlier);
+        reset_peak_rss();
+        let Some(before) = peak_rss_mib() else { return };
+        let block = vec![1u8; 64 << 20];
+        let after = peak_rss_mib().unwrap();
+        assert_eq!(block.iter().step_by(4096).map(|&b| b as usize).sum::<usize>(), 16384);
+        assert!(after - before >= 63.0, "64 MiB touched, the peak rose by {} MiB", after - before);
     }
 }

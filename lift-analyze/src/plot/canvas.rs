@@ -173,10 +173,16 @@ mod tests {
     }
 
     #[test]
-    fn text_draws_pixels() {
+    fn text_draws_the_glyph_bits_left_to_right() {
         let mut c = Canvas::new(40, 10);
         assert_eq!(c.text(0, 0, "Hi", 1, BLACK), 16);
-        assert!(c.img.pixels().any(|p| p.0 == BLACK));
+        // font8x8's 'H' is rows 0x33 ×3, 0x3F, 0x33 ×3, 0x00, bit k the k-th pixel from the left.
+        let black = |x: u32, y: u32| c.img.get_pixel(x, y).0 == BLACK;
+        let row = |y: u32| (0..8).filter(|&x| black(x, y)).collect::<Vec<_>>();
+        assert_eq!(row(0), [0, 1, 4, 5]);
+        assert_eq!(row(3), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(row(7), Vec::<u32>::new());
+        assert_eq!((0..8).flat_map(|y| (0..8).map(move |x| (x, y))).filter(|&(x, y)| black(x, y)).count(), 30);
     }
 
     #[test]

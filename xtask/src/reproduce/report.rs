@@ -81,10 +81,11 @@ pub fn render(i: &Inputs) -> Result<String> {
         )?;
     }
     super::peer::section(&mut s, i.dir, &rows)?;
-    writeln!(s, "## Wall time per stage\n")?;
-    writeln!(s, "| Stage | Seconds | Commit |\n|---|---|---|")?;
+    writeln!(s, "## Wall time and memory per stage\n")?;
+    writeln!(s, "| Stage | Seconds | Peak RSS (MiB) | Commit |\n|---|---|---|---|")?;
     for m in i.manifests {
-        writeln!(s, "| {} | {:.1} | {} |", m.stage, m.seconds, m.git_commit)?;
+        let memory = m.peak_rss_mib.map_or_else(|| "–".to_string(), |m| format!("{m:.0}"));
+        writeln!(s, "| {} | {:.1} | {memory} | {} |", m.stage, m.seconds, m.git_commit)?;
     }
     Ok(s)
 }

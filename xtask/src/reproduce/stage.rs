@@ -71,6 +71,10 @@ pub struct Manifest {
     pub files: Vec<PathBuf>,
     pub git_commit: String,
     pub seconds: f64,
+    /// Peak resident memory of the process while the stage ran, MiB (stages run side by side
+    /// share one peak).
+    #[serde(default)]
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// What a stage's work returns: a summary and the files whose contents identify its results.
@@ -197,6 +201,7 @@ impl Stages {
         match self.prepare(name, inputs)? {
             Prepared::UpToDate(m) => Ok(m),
             Prepared::Stale(p) => {
+                crate::measure::reset_peak_rss();
                 let t0 = Instant::now();
                 let outputs = work(&p.dir).with_context(|| format!("stage {name} failed"))?;
                 let seconds = t0.elapsed().as_secs_f64();
@@ -225,6 +230,7 @@ impl Stages {
                 }
             })
             .collect();
+        crate::measure::reset_peak_rss();
         let results = lift_cpu::threads::side_by_side(runs);
         // Stages that ran side by side share the wall time they each report.
         let side_by_side = results.len().max(1) as f64;
@@ -280,6 +286,7 @@ impl Stages {
             outputs: outputs.summary,
             git_commit: lift_core::run::git_commit(),
             seconds,
+            peak_rss_mib: crate::measure::peak_rss_mib(),
         };
         lift_core::io::write_json(&p.dir.join("manifest.json"), &manifest)?;
         // Only compute stages calibrate the estimate: a data set or weights already on disk finish
@@ -288,8 +295,9 @@ impl Stages {
             self.measured.0 += own;
             self.measured.1 += p.spec.nominal;
         }
+        let memory = manifest.peak_rss_mib.map_or_else(String::new, |m| format!(", peak RSS {m:.0} MiB"));
         println!(
-            "{} done in {} (elapsed {}, ~{} left)",
+            "{} done in {}{memory} (elapsed {}, ~{} left)",
             p.name,
             minutes(seconds),
             minutes(self.start.elapsed().as_secs_f64()),
