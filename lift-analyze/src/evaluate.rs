@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::fid::features::FeatureFile;
 use crate::fid::frechet::Reference;
 use crate::fid::kid::{kid, Kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
+use crate::fid::prdc::{Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
 use crate::fid::{FeatureJob, Stats, DIM};
 use crate::generate::{FeatureSpec, GenerateJob, PngBits};
 use crate::images::{folder_planes, planes_of, real_files};
@@ -60,6 +61,10 @@ pub struct ResultRow {
     pub kid_x1e3: f64,
     pub kid_std_x1e3: f64,
     pub swd_x1e3: f64,
+    /// Precision and recall (k = 3), density and coverage (k = 5); None for sets of 5 images or
+    /// fewer, and in results written before they were computed.
+    #[serde(default)]
+    pub prdc: Option<Prdc>,
     /// Nearest training images (None when the run's data split cannot be rebuilt).
     pub memorisation: Option<Memorisation>,
     pub samples: PathBuf,
@@ -139,6 +144,7 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
                         kid_x1e3: m.scores.kid.mean * 1e3,
                         kid_std_x1e3: m.scores.kid.std * 1e3,
                         swd_x1e3: m.scores.swd_x1e3,
+                        prdc: m.scores.prdc,
                         memorisation: m.memorisation,
                         samples,
                     });
@@ -147,7 +153,8 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
         }
     }
     lift_core::io::write_json(&job.dir.results(), &rows)?;
-    lift_core::io::write_atomic(&job.dir.results_table(), results_table(&rows).as_bytes())?;
+    let tables = format!("{}\n{}", results_table(&rows), crate::fidelity_table::fidelity_table(&rows));
+    lift_core::io::write_atomic(&job.dir.results_table(), tables.as_bytes())?;
     Ok(rows)
 }
 
@@ -218,6 +225,9 @@ pub struct Scores {
     pub fid: f64,
     pub kid: Kid,
     pub swd_x1e3: f64,
+    /// Precision, recall, density and coverage (None below k + 1 images in a set).
+    #[serde(default)]
+    pub prdc: Option<Prdc>,
 }
 
 impl Scores {
@@ -229,8 +239,17 @@ impl Scores {
             fid: real.reference.distance(&Stats::from_features(features, DIM)?),
             kid: kid(&real.features, features, DIM, KID_SUBSETS, KID_SUBSET_SIZE, seed)?,
             swd_x1e3: swd(&real.planes, planes, seed)?.mean_x1e3,
+            prdc: match prdc_possible(real.features.len() / DIM, planes.n) {
+                true => Some(Prdc::of(&real.features, features, DIM)?),
+                false => None,
+            },
         })
     }
+}
+
+/// True when both sets have more images than the largest k of [`Prdc::of`].
+fn prdc_possible(real: usize, fake: usize) -> bool {
+    real.min(fake) > PR_NEIGHBOURS.max(DC_NEIGHBOURS)
 }
 
 /// Metrics of one sample set, cached beside the samples.
@@ -246,7 +265,8 @@ fn score(job: &EvaluateJob, real: &Real, memo: Option<&memorisation::Reference>,
     let dir = gen.out.clone();
     let cache = dir.join("metrics.json");
     if let Ok(c) = lift_core::io::read_json::<SampleMetrics>(&cache) {
-        if c.scores.images == gen.num_images && dir.join("generation.json").exists() {
+        let prdc_done = c.scores.prdc.is_some() || !prdc_possible(real.features.len() / DIM, c.scores.images);
+        if c.scores.images == gen.num_images && prdc_done && dir.join("generation.json").exists() {
             return Ok(c);
         }
     }

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod dp;
 pub mod evaluate;
 pub mod fid;
+pub mod fidelity_table;
 pub mod generate;
 pub mod heatmap;
 pub mod images;

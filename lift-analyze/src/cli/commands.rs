@@ -10,7 +10,9 @@ use lift_core::{run_on, Devices, LiftConfig, NoiseSchedule, PathFile};
 
 use super::args::*;
 use crate::evaluate::{evaluate as evaluate_all, results_table, EvaluateJob};
-use crate::fid::{frechet_distance, FeatureJob, DIM};
+use crate::fid::kid::{kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
+use crate::fid::prdc::{Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
+use crate::fid::{frechet_distance, FeatureJob, Stats, DIM};
 use crate::generate::GenerateJob;
 use crate::heatmap::{Heatmap, HeatmapJob};
 use crate::images::folder_planes;
@@ -207,17 +209,37 @@ pub fn fid(a: FidArgs) -> Result<()> {
         None => crate::fid::folder_resolution(&a.fake)?,
     };
     let job = FeatureJob { weights: a.inception, files: vec![], resolution, resize: a.resize, batch: a.batch, label: "fid".into() };
-    let real = crate::fid::stats_of(&a.real, &job, a.device)?;
+    let real_features = crate::fid::features_of(&a.real, &job, a.device)?;
+    let real = match &real_features {
+        Some(f) => Stats::from_features(f, DIM)?,
+        None => Stats::load(&a.real)?,
+    };
     if let Some(path) = &a.save_stats {
         real.save(path)?;
     }
-    let fake = crate::fid::stats_of(&a.fake, &job, a.device)?;
+    let fake_features = crate::fid::features_of(&a.fake, &job, a.device)?.with_context(|| format!("--fake {}: give a folder of images", a.fake.display()))?;
+    let fake = Stats::from_features(&fake_features, DIM)?;
     for (name, s) in [("real", &real), ("fake", &fake)] {
         if s.n < DIM {
             eprintln!("warning: {name} has {} images, fewer than 2048: FID is biased upwards and not comparable across N", s.n);
         }
     }
     println!("FID: {}", frechet_distance(&real, &fake));
+    let Some(real_features) = real_features else {
+        println!("KID, precision, recall, density and coverage need the real images' features: give --real a folder");
+        return Ok(());
+    };
+    match kid(&real_features, &fake_features, DIM, KID_SUBSETS, KID_SUBSET_SIZE, 0) {
+        Ok(k) => println!("KID×10³: {:.4} ± {:.4} ({} subsets of {})", k.mean * 1e3, k.std * 1e3, k.subsets, k.subset_size),
+        Err(e) => println!("KID: {e}"),
+    }
+    match Prdc::of(&real_features, &fake_features, DIM) {
+        Ok(p) => println!(
+            "precision {:.4}, recall {:.4} (k = {PR_NEIGHBOURS}); density {:.4}, coverage {:.4} (k = {DC_NEIGHBOURS})",
+            p.precision, p.recall, p.density, p.coverage
+        ),
+        Err(e) => println!("precision, recall, density and coverage: {e}"),
+    }
     Ok(())
 }
 

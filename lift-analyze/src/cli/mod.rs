@@ -51,7 +51,7 @@ pub enum Command {
     /// Images along a strategy's path in one command: the run's heatmap (computed once into --out),
     /// the path and the samples, every setting from the run's config.
     Sample(SampleArgs),
-    /// FID between two image folders (or saved statistics), as pytorch-fid computes it.
+    /// FID between two image folders (or saved statistics), as pytorch-fid computes it; for two folders also KID, precision, recall, density and coverage.
     Fid(FidArgs),
     /// Sliced Wasserstein distance on Laplacian-pyramid patches (Karras et al. 2018).
     Swd(SwdArgs),

@@ -5,6 +5,7 @@ pub mod features;
 pub mod frechet;
 pub mod inception;
 pub mod kid;
+pub mod prdc;
 pub mod resize;
 pub mod torchscript;
 
@@ -107,12 +108,11 @@ pub fn extract<B: Backend>(net: &InceptionV3<B>, x: Tensor<B, 4>, resize: Resize
     net.forward(inception_input(x, resize)).into_data().to_vec::<f32>().expect("f32 features")
 }
 
-/// Statistics of a folder of images, or loaded from a `.fidstats` file.
-pub fn stats_of(path: &Path, job: &FeatureJob, device: lift_core::DeviceSpec) -> Result<Stats> {
+/// A folder's pool3 features, or None for a saved statistics file (which holds no features).
+pub fn features_of(path: &Path, job: &FeatureJob, device: lift_core::DeviceSpec) -> Result<Option<Vec<f32>>> {
     if path.is_file() {
-        return Stats::load(path);
+        return Ok(None);
     }
     let files = lift_core::data::list_images(path)?;
-    let features = lift_core::run_on(device, FeatureJob { files, ..job.clone() })??;
-    Stats::from_features(&features, DIM)
+    Ok(Some(lift_core::run_on(device, FeatureJob { files, ..job.clone() })??))
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 use lift_analyze::evaluate::{mean_std, results_table, ResultRow};
+use lift_analyze::fidelity_table::fidelity_table;
 use lift_analyze::mse_test::MseReport;
 use lift_analyze::study_dir::StudyDir;
 use lift_core::metrics_csv::{self, IMAGES_PER_S, TRAIN_LOSS, VALID_EMA_LOSS, VALID_LOSS};
@@ -54,6 +55,13 @@ pub fn render(i: &Inputs) -> Result<String> {
     super::memorisation_section::section(&mut s, view, &nearest);
     writeln!(s, "## FID and KID per path strategy, every snapshot and protocol\n")?;
     writeln!(s, "Mean ± std (ddof 0) over seeds.\n\n{}", results_table(&rows))?;
+    writeln!(s, "## Precision, recall, density and coverage\n")?;
+    writeln!(
+        s,
+        "On the FID features, as the authors' `prdc` package computes them: precision and recall at k = 3 (Kynkäänniemi et al. 2019), \
+         density and coverage at k = 5 (Naeem et al. 2020); mean ± std (ddof 0) over seeds, – where a set has 5 images or fewer.\n\n{}",
+        fidelity_table(&rows)
+    )?;
     cost_variants(&mut s, i, &rows, main)?;
     writeln!(s, "## MSE tests (t = {}, {} images, {} protocol, {} weights)\n", mse.timestep, mse.samples, mse.protocol, mse.weights)?;
     writeln!(s, "{}", mse.markdown())?;

@@ -22,6 +22,7 @@ pub fn row(strategy: Strategy, weights: Weights, epoch: usize, seed: usize, fid:
         kid_x1e3: fid / 10.0,
         kid_std_x1e3: 0.1,
         swd_x1e3: 1.0,
+        prdc: None,
         memorisation: None,
         samples: "s".into(),
     }
