@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::fid::features::FeatureFile;
 use crate::fid::frechet::Reference;
 use crate::fid::kid::{kid, Kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
-use crate::fid::prdc::{Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
+use crate::fid::prdc::{Balls, Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
 use crate::fid::{FeatureJob, Stats, DIM};
 use crate::generate::{FeatureSpec, GenerateJob, PngBits};
 use crate::images::{folder_planes, planes_of, real_files};
@@ -83,6 +83,9 @@ pub struct Real {
     pub files: Vec<PathBuf>,
     pub features: Vec<f32>,
     pub planes: Planes,
+    /// The real features' balls for precision, recall, density and coverage (None when there
+    /// are too few real images), made once for every sample set.
+    pub balls: Option<Balls>,
 }
 
 /// Runs the evaluation; returns every row (also written to `results.json` and `results.md`).
@@ -208,7 +211,8 @@ pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
         }
     };
     let stats = Stats::from_features(&features, DIM)?;
-    Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)?, files })
+    let balls = Balls::study(&features, DIM).ok();
+    Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)?, files, balls })
 }
 
 /// pool3 features of image files on the job's main device.
@@ -239,17 +243,17 @@ impl Scores {
             fid: real.reference.distance(&Stats::from_features(features, DIM)?),
             kid: kid(&real.features, features, DIM, KID_SUBSETS, KID_SUBSET_SIZE, seed)?,
             swd_x1e3: swd(&real.planes, planes, seed)?.mean_x1e3,
-            prdc: match prdc_possible(real.features.len() / DIM, planes.n) {
-                true => Some(Prdc::of(&real.features, features, DIM)?),
-                false => None,
+            prdc: match (&real.balls, prdc_possible(real, planes.n)) {
+                (Some(balls), true) => Some(Prdc::of(balls, features)?),
+                _ => None,
             },
         })
     }
 }
 
 /// True when both sets have more images than the largest k of [`Prdc::of`].
-fn prdc_possible(real: usize, fake: usize) -> bool {
-    real.min(fake) > PR_NEIGHBOURS.max(DC_NEIGHBOURS)
+fn prdc_possible(real: &Real, fake: usize) -> bool {
+    real.balls.is_some() && fake > PR_NEIGHBOURS.max(DC_NEIGHBOURS)
 }
 
 /// Metrics of one sample set, cached beside the samples.
@@ -265,7 +269,7 @@ fn score(job: &EvaluateJob, real: &Real, memo: Option<&memorisation::Reference>,
     let dir = gen.out.clone();
     let cache = dir.join("metrics.json");
     if let Ok(c) = lift_core::io::read_json::<SampleMetrics>(&cache) {
-        let prdc_done = c.scores.prdc.is_some() || !prdc_possible(real.features.len() / DIM, c.scores.images);
+        let prdc_done = c.scores.prdc.is_some() || !prdc_possible(real, c.scores.images);
         if c.scores.images == gen.num_images && prdc_done && dir.join("generation.json").exists() {
             return Ok(c);
         }

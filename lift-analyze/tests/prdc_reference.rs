@@ -2,7 +2,7 @@
 //! `bench/prdc_reference.py` on a committed feature set (60 real and 45 generated points in 16
 //! dimensions) at k = 3 and k = 5.
 
-use lift_analyze::fid::prdc::{prdc_at, Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
+use lift_analyze::fid::prdc::{prdc_at, Balls, Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
 
 #[test]
 fn prdc_matches_the_prdc_package() {
@@ -27,7 +27,7 @@ fn prdc_matches_the_prdc_package() {
         at.insert(k, theirs);
     }
     // The study's combination: precision and recall at k = 3, density and coverage at k = 5.
-    let both = Prdc::of(&real, &fake, dim).unwrap();
+    let both = Prdc::of(&Balls::study(&real, dim).unwrap(), &fake).unwrap();
     let (pr, dc) = (at[&PR_NEIGHBOURS], at[&DC_NEIGHBOURS]);
     assert!((both.precision - pr.precision).abs() <= 1e-9 && (both.recall - pr.recall).abs() <= 1e-9);
     assert!((both.density - dc.density).abs() <= 1e-9 && (both.coverage - dc.coverage).abs() <= 1e-9);

@@ -11,7 +11,7 @@ use lift_core::{run_on, Devices, LiftConfig, NoiseSchedule, PathFile};
 use super::args::*;
 use crate::evaluate::{evaluate as evaluate_all, results_table, EvaluateJob};
 use crate::fid::kid::{kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
-use crate::fid::prdc::{Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
+use crate::fid::prdc::{Balls, Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
 use crate::fid::{frechet_distance, FeatureJob, Stats, DIM};
 use crate::generate::GenerateJob;
 use crate::heatmap::{Heatmap, HeatmapJob};
@@ -233,7 +233,7 @@ pub fn fid(a: FidArgs) -> Result<()> {
         Ok(k) => println!("KID×10³: {:.4} ± {:.4} ({} subsets of {})", k.mean * 1e3, k.std * 1e3, k.subsets, k.subset_size),
         Err(e) => println!("KID: {e}"),
     }
-    match Prdc::of(&real_features, &fake_features, DIM) {
+    match Balls::study(&real_features, DIM).and_then(|balls| Prdc::of(&balls, &fake_features)) {
         Ok(p) => println!(
             "precision {:.4}, recall {:.4} (k = {PR_NEIGHBOURS}); density {:.4}, coverage {:.4} (k = {DC_NEIGHBOURS})",
             p.precision, p.recall, p.density, p.coverage

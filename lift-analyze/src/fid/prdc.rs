@@ -28,16 +28,57 @@ pub struct Prdc {
 }
 
 impl Prdc {
-    /// Precision and recall at k = 3, density and coverage at k = 5: each at its authors' k.
-    pub fn of(real: &[f32], fake: &[f32], dim: usize) -> Result<Self> {
-        let pr = prdc_at(real, fake, dim, PR_NEIGHBOURS)?;
-        let dc = if DC_NEIGHBOURS == PR_NEIGHBOURS { pr } else { prdc_at(real, fake, dim, DC_NEIGHBOURS)? };
+    /// Precision and recall at k = 3, density and coverage at k = 5 (each at its authors' k) of
+    /// `fake` against balls of the real set made by [`Balls::study`].
+    pub fn of(real: &Balls, fake: &[f32]) -> Result<Self> {
+        let [pr, dc] = measure(real, &Balls::new(fake, real.points.ncols(), &STUDY_KS)?)[..] else { unreachable!("two k") };
         Ok(Self { precision: pr.precision, recall: pr.recall, density: dc.density, coverage: dc.coverage })
     }
 }
 
-fn matrix(features: &[f32], dim: usize) -> DMatrix<f64> {
-    DMatrix::from_fn(features.len() / dim, dim, |r, c| features[r * dim + c] as f64)
+/// The ks of [`Prdc::of`].
+const STUDY_KS: [usize; 2] = [PR_NEIGHBOURS, DC_NEIGHBOURS];
+
+/// A feature set with each point's distance to its k-th nearest other point, for some ks: the
+/// real set's are made once and serve every generated set.
+pub struct Balls {
+    points: DMatrix<f64>,
+    norms: Vec<f64>,
+    /// `radii[i][p]`: point p's radius at the i-th k.
+    radii: Vec<Vec<f64>>,
+    ks: Vec<usize>,
+}
+
+impl Balls {
+    /// The balls of [`Prdc::of`] (k = 3 and 5).
+    pub fn study(features: &[f32], dim: usize) -> Result<Self> {
+        Self::new(features, dim, &STUDY_KS)
+    }
+
+    /// `features` (row-major, `dim` each) with their radii at every k of `ks`.
+    pub fn new(features: &[f32], dim: usize, ks: &[usize]) -> Result<Self> {
+        let points = DMatrix::from_fn(features.len() / dim, dim, |r, c| features[r * dim + c] as f64);
+        let largest = ks.iter().copied().max().unwrap_or(0);
+        if points.nrows() <= largest {
+            bail!("precision, recall, density and coverage at k = {largest} need more than {largest} images in each set (got {})", points.nrows());
+        }
+        let norms = squared_norms(&points);
+        let mut radii = vec![Vec::with_capacity(points.nrows()); ks.len()];
+        for from in (0..points.nrows()).step_by(CHUNK) {
+            let chunk = CHUNK.min(points.nrows() - from);
+            let d = distances(&points, from, chunk, &points, &norms);
+            for i in 0..chunk {
+                // Itself at 0 counts: the k-th other point is the (k+1)-th smallest.
+                let mut row: Vec<f64> = d.row(i).iter().copied().collect();
+                row[from + i] = 0.0;
+                row.sort_unstable_by(f64::total_cmp);
+                for (r, &k) in radii.iter_mut().zip(ks) {
+                    r.push(row[k]);
+                }
+            }
+        }
+        Ok(Self { points, norms, radii, ks: ks.to_vec() })
+    }
 }
 
 /// Euclidean distances between rows `from..from + chunk` of `a` and every row of `b`:
@@ -52,54 +93,45 @@ fn squared_norms(m: &DMatrix<f64>) -> Vec<f64> {
     m.row_iter().map(|r| r.norm_squared()).collect()
 }
 
-/// Each row's distance to its k-th nearest other row: the (k+1)-th smallest counting itself at 0.
-fn radii(m: &DMatrix<f64>, k: usize) -> Vec<f64> {
-    let norms = squared_norms(m);
-    let mut out = Vec::with_capacity(m.nrows());
-    for from in (0..m.nrows()).step_by(CHUNK) {
-        let chunk = CHUNK.min(m.nrows() - from);
-        let d = distances(m, from, chunk, m, &norms);
+/// The four measures at each k the two sets share, in one pass over the real-to-generated
+/// distances, as `prdc.compute_prdc(real, fake, nearest_k = k)`.
+fn measure(real: &Balls, fake: &Balls) -> Vec<Prdc> {
+    let (r, f) = (&real.points, &fake.points);
+    // Per k: per generated image how many real balls hold it; per real image whether some
+    // generated ball holds it (recall) and whether its own ball holds some generated image.
+    let n = real.ks.len();
+    let mut inside = vec![vec![0usize; f.nrows()]; n];
+    let (mut recalled, mut covered) = (vec![0usize; n], vec![0usize; n]);
+    for from in (0..r.nrows()).step_by(CHUNK) {
+        let chunk = CHUNK.min(r.nrows() - from);
+        let d = distances(r, from, chunk, f, &fake.norms);
         for i in 0..chunk {
-            let mut row: Vec<f64> = d.row(i).iter().copied().collect();
-            row[from + i] = 0.0;
-            out.push(*row.select_nth_unstable_by(k, f64::total_cmp).1);
+            let row = d.row(i);
+            let nearest = row.min();
+            for q in 0..n {
+                let radius = real.radii[q][from + i];
+                for (j, &v) in row.iter().enumerate() {
+                    inside[q][j] += (v < radius) as usize;
+                }
+                recalled[q] += row.iter().zip(&fake.radii[q]).any(|(&v, &rf)| v < rf) as usize;
+                covered[q] += (nearest < radius) as usize;
+            }
         }
     }
-    out
+    let (n_real, n_fake) = (r.nrows() as f64, f.nrows() as f64);
+    (0..n)
+        .map(|q| Prdc {
+            precision: inside[q].iter().filter(|&&c| c > 0).count() as f64 / n_fake,
+            recall: recalled[q] as f64 / n_real,
+            density: inside[q].iter().sum::<usize>() as f64 / (real.ks[q] as f64 * n_fake),
+            coverage: covered[q] as f64 / n_real,
+        })
+        .collect()
 }
 
 /// The four measures at one k, as `prdc.compute_prdc(real, fake, nearest_k = k)`.
 pub fn prdc_at(real: &[f32], fake: &[f32], dim: usize, k: usize) -> Result<Prdc> {
-    let (r, f) = (matrix(real, dim), matrix(fake, dim));
-    if r.nrows() <= k || f.nrows() <= k {
-        bail!("precision, recall, density and coverage at k = {k} need more than {k} images in each set ({} real, {} generated)", r.nrows(), f.nrows());
-    }
-    let (real_radii, fake_radii) = (radii(&r, k), radii(&f, k));
-    let fake_norms = squared_norms(&f);
-    // Per generated image: how many real balls hold it; per real image: whether some generated
-    // ball holds it (recall) and whether its own ball holds some generated image (coverage).
-    let mut inside = vec![0usize; f.nrows()];
-    let (mut recalled, mut covered) = (0usize, 0usize);
-    for from in (0..r.nrows()).step_by(CHUNK) {
-        let chunk = CHUNK.min(r.nrows() - from);
-        let d = distances(&r, from, chunk, &f, &fake_norms);
-        for i in 0..chunk {
-            let radius = real_radii[from + i];
-            let row = d.row(i);
-            for (j, &v) in row.iter().enumerate() {
-                inside[j] += (v < radius) as usize;
-            }
-            recalled += row.iter().zip(&fake_radii).any(|(&v, &rf)| v < rf) as usize;
-            covered += (row.min() < radius) as usize;
-        }
-    }
-    let (n_real, n_fake) = (r.nrows() as f64, f.nrows() as f64);
-    Ok(Prdc {
-        precision: inside.iter().filter(|&&c| c > 0).count() as f64 / n_fake,
-        recall: recalled as f64 / n_real,
-        density: inside.iter().sum::<usize>() as f64 / (k as f64 * n_fake),
-        coverage: covered as f64 / n_real,
-    })
+    Ok(measure(&Balls::new(real, dim, &[k])?, &Balls::new(fake, dim, &[k])?)[0])
 }
 
 #[cfg(test)]
@@ -136,6 +168,6 @@ mod tests {
     #[test]
     fn too_few_points_for_k_is_an_error() {
         let e = prdc_at(&line(&[0.0, 1.0, 2.0]), &line(&[0.0, 1.0, 2.0, 3.0]), 2, 3).unwrap_err();
-        assert!(e.to_string().contains("k = 3") && e.to_string().contains("3 real"), "{e}");
+        assert!(e.to_string().contains("k = 3") && e.to_string().contains("got 3"), "{e}");
     }
 }
