@@ -34,7 +34,7 @@ pub struct RunArgs {
     /// Use the snapshot kept after this epoch (train.snapshot_epochs) [default: the final weights].
     #[arg(long)]
     pub epoch: Option<usize>,
-    /// cpu, wgpu, cuda or cuda:N; for heatmap and generate also a list of one backend's devices
+    /// cpu, wgpu, cuda or cuda:N; for heatmap, generate and sample also a list of one backend's devices
     /// (cuda:0,cuda:1), each computing one part, merged at the end.
     #[arg(long, visible_alias = "devices", default_value = "cpu")]
     pub device: Devices,

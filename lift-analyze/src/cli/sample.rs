@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use lift_core::run::RunDir;
-use lift_core::{run_on, LiftConfig, Shard, Weights};
+use lift_core::{LiftConfig, Shard, Weights};
 
 use super::args::SampleArgs;
 use crate::generate::GenerateJob;
@@ -43,7 +43,7 @@ pub fn sample(a: SampleArgs) -> Result<()> {
         features: None,
         shard: Shard::WHOLE,
     };
-    let report = run_on(a.run.device.main(), job)??;
+    let report = crate::generate::parts::generate_on(job, &a.run.device)?;
     let grid = a.out.join("grid.png");
     sample_grid(&images, &grid, 64)?;
     println!(
@@ -84,7 +84,7 @@ fn path_of(a: &SampleArgs, config: &LiftConfig, weights: Weights) -> Result<Path
             max_batch: DEFAULT_MAX_BATCH,
             shard: Shard::WHOLE,
         };
-        run_on(a.run.device.main(), job)??;
+        crate::heatmap::parts::compute_on(job, &a.run.device)?;
         println!("heatmap: {} ({}, {} images, {} probes)", heatmap.display(), st.heatmap_grid, st.heatmap_images, st.heatmap_probes);
     }
     let map = Heatmap::load(&heatmap)?;
