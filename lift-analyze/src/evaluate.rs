@@ -17,7 +17,7 @@ use crate::fid::features::FeatureFile;
 use crate::fid::frechet::Reference;
 use crate::fid::kid::{kid, Kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
 use crate::fid::prdc::{Balls, Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
-use crate::fid::{FeatureJob, Stats, DIM};
+use crate::fid::{FeatureJob, FeatureProtocol, Stats, DIM};
 use crate::generate::{FeatureSpec, GenerateJob, PngBits};
 use crate::images::{folder_planes, planes_of, real_files};
 use crate::memorisation::{self, Memorisation};
@@ -210,7 +210,12 @@ pub fn real_reference(job: &EvaluateJob, resolution: usize) -> Result<Real> {
             features
         }
     };
-    let stats = Stats::from_features(&features, DIM)?;
+    let protocol = FeatureProtocol { resize: job.study.fid_resize, resolution };
+    let stats = Stats { protocol: Some(protocol), ..Stats::from_features(&features, DIM)? };
+    let stats_file = job.dir.real_stats(resolution, job.study.real_subset, files.len(), job.study.fid_resize);
+    if !stats_file.exists() {
+        stats.save(&stats_file)?;
+    }
     let balls = Balls::study(&features, DIM).ok();
     Ok(Real { reference: Reference::new(stats), features, planes: planes_of(&files, resolution)?, files, balls })
 }

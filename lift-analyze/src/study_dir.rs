@@ -64,6 +64,11 @@ impl StudyDir {
         self.stage("evaluate").join(format!("real-{resolution}px-{subset}{n}-{resize}.f32"))
     }
 
+    /// Their FID statistics in pytorch-fid's `.npz` (for `lift-analyze fid --real` and other tools).
+    pub fn real_stats(&self, resolution: usize, subset: RealSubset, n: usize, resize: Resize) -> PathBuf {
+        self.real_features(resolution, subset, n, resize).with_extension("npz")
+    }
+
     /// `results.json`, one row per sample set.
     pub fn results(&self) -> PathBuf {
         self.stage("evaluate").join("results.json")

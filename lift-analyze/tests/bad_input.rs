@@ -113,6 +113,7 @@ fn missing_empty_and_corrupt_files_are_refused_by_name() {
         refuses(&strings(&["mse-test", "--run", &b]), &b);
         refuses(&strings(&["generate", "--run", &b, "--strategy", "diagonal", "--num-images", "1", "--out", &o]), &b);
         refuses(&strings(&["evaluate", "--runs", &b, "--out", &o]), &b);
+        refuses(&strings(&["export", "--run", &b, "--format", "torch", "--out", &o]), &b);
         refuses(&strings(&["plot-metrics", "--run", &b, "--out", &o]), &b);
     }
     for bad_data in [&missing, &empty_dir] {

@@ -7,11 +7,14 @@ use anyhow::{bail, Context, Result};
 
 /// The columns, in file order.
 pub const COLUMNS: [&str; 11] =
-    [EPOCH, TRAIN_LOSS, "train_loss_64", "train_loss_32", VALID_LOSS, "valid_loss_64", "valid_loss_32", VALID_EMA_LOSS, "lr", IMAGES_PER_S, "seconds"];
+    [EPOCH, TRAIN_LOSS, TRAIN_LOSS_FINE, TRAIN_LOSS_COARSE, VALID_LOSS, "valid_loss_64", "valid_loss_32", VALID_EMA_LOSS, "lr", IMAGES_PER_S, "seconds"];
 
 pub const EPOCH: &str = "epoch";
 /// Training loss, summed over the scales for LIFT.
 pub const TRAIN_LOSS: &str = "train_loss";
+/// LIFT's training loss at the fine and the coarse scale (the original's `losses_64`, `losses_32`).
+pub const TRAIN_LOSS_FINE: &str = "train_loss_64";
+pub const TRAIN_LOSS_COARSE: &str = "train_loss_32";
 pub const VALID_LOSS: &str = "valid_loss";
 pub const VALID_EMA_LOSS: &str = "valid_ema_loss";
 pub const IMAGES_PER_S: &str = "images_per_s";

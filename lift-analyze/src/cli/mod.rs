@@ -59,6 +59,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// A run folder from a checkpoint of the original PyTorch code.
     ImportTorch(ImportTorchArgs),
+    /// A run's weights for PyTorch: the original's checkpoint layout (.pth) or safetensors.
+    Export(ExportArgs),
     /// Joins the parts of a heatmap or a generation computed with --shard I/N.
     Merge(MergeArgs),
     /// Training curves of a run (train, valid and EMA-valid loss; per scale for LIFT) as PNG.
@@ -87,6 +89,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Swd(a) => commands::swd(a),
         Command::Evaluate(a) => commands::evaluate(a),
         Command::ImportTorch(a) => commands::import_torch(a),
+        Command::Export(a) => commands::export(a),
         Command::Merge(a) => commands::merge(a),
         Command::PlotMetrics { run, out } => commands::plot_metrics(&run, &out),
     }

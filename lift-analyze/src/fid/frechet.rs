@@ -6,9 +6,9 @@
 //! has the same non-zero eigenvalues as the n×n matrix YYᵀ/(n−1): small sample sets cost n·d²
 //! instead of an eigendecomposition of d×d.
 
-use std::path::Path;
+use anyhow::{bail, Result};
 
-use anyhow::{bail, Context, Result};
+pub use super::stats_file::FeatureProtocol;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 /// Mean and covariance of a feature set.
@@ -20,9 +20,9 @@ pub struct Stats {
     pub cov: DMatrix<f64>,
     /// The centred samples (n × d), kept when n < d for the low-rank path; not saved.
     pub centred: Option<DMatrix<f64>>,
+    /// How the features were taken; None for statistics of another tool (pytorch-fid's files).
+    pub protocol: Option<FeatureProtocol>,
 }
-
-const MAGIC: &[u8; 8] = b"LIFTFID1";
 
 impl Stats {
     /// Statistics of `n` rows of `dim` features (row-major).
@@ -38,37 +38,7 @@ impl Stats {
             row -= mean.transpose();
         }
         let cov = (centred.transpose() * &centred) / (n as f64 - 1.0);
-        Ok(Self { n, mean, cov, centred: (n < dim).then_some(centred) })
-    }
-
-    /// Saves as `LIFTFID1`, n and dim (u64), then mean and covariance as little-endian f64.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let dim = self.mean.len();
-        let mut bytes = Vec::with_capacity(24 + 8 * dim * (dim + 1));
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&(self.n as u64).to_le_bytes());
-        bytes.extend_from_slice(&(dim as u64).to_le_bytes());
-        for v in self.mean.iter().chain(self.cov.iter()) {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        lift_core::io::write_atomic(path, &bytes)
-    }
-
-    /// Loads a file written by [`save`](Self::save).
-    pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read FID statistics {}", path.display()))?;
-        if bytes.len() < 24 || &bytes[..8] != MAGIC {
-            bail!("{} is not a FID statistics file", path.display());
-        }
-        let u = |k: usize| u64::from_le_bytes(bytes[k..k + 8].try_into().expect("8 bytes")) as usize;
-        let (n, dim) = (u(8), u(16));
-        if bytes.len() != 24 + 8 * dim * (dim + 1) {
-            bail!("{} is truncated ({} bytes for dimension {dim})", path.display(), bytes.len());
-        }
-        let f = |k: usize| f64::from_le_bytes(bytes[24 + 8 * k..32 + 8 * k].try_into().expect("8 bytes"));
-        let mean = DVector::from_iterator(dim, (0..dim).map(f));
-        let cov = DMatrix::from_iterator(dim, dim, (dim..dim * (dim + 1)).map(f));
-        Ok(Self { n, mean, cov, centred: None })
+        Ok(Self { n, mean, cov, centred: (n < dim).then_some(centred), protocol: None })
     }
 }
 
@@ -169,7 +139,7 @@ mod tests {
         // Σ₁ = diag(1, 4), Σ₂ = diag(4, 9), μ₁ = (0, 0), μ₂ = (1, 2):
         // ‖Δμ‖² = 5; tr Σ₁ + tr Σ₂ = 5 + 13 = 18; √(Σ₁Σ₂) = diag(√4, √36) = diag(2, 6) → trace 8;
         // d² = 5 + 18 − 16 = 7.
-        let stats = |mean: Vec<f64>, cov: DMatrix<f64>| Stats { n: 10, mean: DVector::from_vec(mean), cov, centred: None };
+        let stats = |mean: Vec<f64>, cov: DMatrix<f64>| Stats { n: 10, mean: DVector::from_vec(mean), cov, centred: None, protocol: None };
         let a = stats(vec![0.0, 0.0], DMatrix::from_diagonal(&DVector::from_vec(vec![1.0, 4.0])));
         let b = stats(vec![1.0, 2.0], DMatrix::from_diagonal(&DVector::from_vec(vec![4.0, 9.0])));
         assert!((frechet_distance(&a, &b) - 7.0).abs() < 1e-12);
@@ -200,14 +170,5 @@ mod tests {
         // √Σ squared is Σ, and both roots agree (the full one carries ~1e-8 roots of rounding residues).
         assert!((&low * &low - &s.cov).abs().max() < 1e-10 * s.cov.abs().max());
         assert!((&low - &full).abs().max() < 1e-6 * full.abs().max(), "{}", (&low - &full).abs().max());
-    }
-
-    #[test]
-    fn stats_round_trip_through_a_file() {
-        let s = Stats::from_features(&features(20, 4, 5), 4).unwrap();
-        let path = std::env::temp_dir().join(format!("lift-fid-{}.fidstats", std::process::id()));
-        s.save(&path).unwrap();
-        assert_eq!(Stats::load(&path).unwrap(), Stats { centred: None, ..s });
-        std::fs::remove_file(path).unwrap();
     }
 }

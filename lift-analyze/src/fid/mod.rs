@@ -7,6 +7,7 @@ pub mod inception;
 pub mod kid;
 pub mod prdc;
 pub mod resize;
+pub mod stats_file;
 pub mod torchscript;
 
 use std::path::{Path, PathBuf};
@@ -19,11 +20,16 @@ use lift_core::BackendTask;
 pub use frechet::{frechet_distance, Stats};
 pub use inception::InceptionV3;
 pub use resize::{inception_input, Resize};
+pub use stats_file::FeatureProtocol;
 
 use crate::progress::Progress;
 
 /// Where `cargo xtask fetch-inception` puts the weights.
 pub const DEFAULT_WEIGHTS: &str = "artifacts/weights/inception-2015-12-05.pt";
+
+/// Where `cargo xtask test` unpacks the pure-Python reference packages (pytorch-fid) the
+/// tests compare against.
+pub const PYTHON_REFERENCES: &str = "artifacts/python";
 
 /// Feature dimension of pool3.
 pub const DIM: usize = 2048;

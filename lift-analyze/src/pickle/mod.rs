@@ -128,4 +128,6 @@ impl Policy for TorchScriptGlobals {
 }
 
 mod reader;
+mod writer;
 pub use reader::unpickle;
+pub use writer::to_pickle;

@@ -100,10 +100,10 @@ pub fn training_curves(title: &str, rows: &[MetricsRow], resolution: usize) -> C
         Series { name: "valid".into(), points: column(metrics_csv::VALID_LOSS), colour: [230, 120, 20] },
         Series { name: "EMA valid".into(), points: column(metrics_csv::VALID_EMA_LOSS), colour: [33, 144, 141] },
     ];
-    let coarse = column("train_loss_32");
+    let coarse = column(metrics_csv::TRAIN_LOSS_COARSE);
     if coarse.iter().any(|(_, y)| y.is_finite()) {
         let [fine, coarse_name] = lift_core::data::scale_names(resolution);
-        series.push(Series { name: format!("train {fine}"), points: column("train_loss_64"), colour: [150, 150, 220] });
+        series.push(Series { name: format!("train {fine}"), points: column(metrics_csv::TRAIN_LOSS_FINE), colour: [150, 150, 220] });
         series.push(Series { name: format!("train {coarse_name}"), points: coarse, colour: [220, 150, 150] });
     }
     line_chart(title, "epoch", &series)

@@ -1,9 +1,9 @@
-//! Our parameter paths and the original's state-dict keys (`docs/protocol.md`, "Checkpoints"),
+//! Our parameter paths and the original's state-dict keys (`docs/protocol.md` §13),
 //! and a module mapper that fills a model from a state dict by them.
 
 use std::collections::{BTreeSet, HashMap};
 
-use burn::module::{ModuleMapper, Param};
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
@@ -37,6 +37,28 @@ pub fn original_key(path: &str) -> Option<String> {
         _ => return None,
     };
     Some(format!("{prefix}.{leaf}"))
+}
+
+/// Where `key` comes in `state_dict()` of the original: modules in registration order
+/// (`time_mlp`, `time_combine`, `init_conv`, `encoder_blocks`, `downsample`, `bottleneck`,
+/// `decoder_blocks`, `upsample`, `final_conv`; inside a residual block `time_mlp`, `conv1`,
+/// `conv2`, `norm1`, `norm2`, `shortcut`; in attention `norm`, `qkv`, `proj`), weight before bias,
+/// indices in order. Sorting by it gives the file the original's key order.
+pub fn original_rank(key: &str) -> Vec<usize> {
+    const TOP: [&str; 9] = ["time_mlp", "time_combine", "init_conv", "encoder_blocks", "downsample", "bottleneck", "decoder_blocks", "upsample", "final_conv"];
+    const INNER: [&str; 8] = ["time_mlp", "conv1", "conv2", "norm1", "norm2", "shortcut", "qkv", "proj"];
+    key.split('.')
+        .enumerate()
+        .map(|(i, part)| match part.parse::<usize>() {
+            Ok(n) => n,
+            Err(_) if i == 0 => TOP.iter().position(|t| *t == part).unwrap_or(TOP.len()),
+            Err(_) => match part {
+                "weight" | "norm" => 0,
+                "bias" => 1,
+                _ => INNER.iter().position(|t| *t == part).unwrap_or(INNER.len()),
+            },
+        })
+        .collect()
 }
 
 /// `res1`/`res2`/`attn` of a level are the original's Sequential entries 0, 1, 2.
@@ -117,6 +139,44 @@ impl<B: Backend> ModuleMapper<B> for StateDictLoader<'_> {
     }
 }
 
+/// The other direction: every float parameter under its original key, in module order, with
+/// Linear weights transposed back to PyTorch's [out, in]. A parameter without a counterpart is
+/// collected in `errors` (a model this mapping does not know).
+#[derive(Default)]
+pub struct StateDictCollector {
+    path: Vec<(String, String)>,
+    /// (original key, tensor) in module order.
+    pub tensors: Vec<(String, RawTensor)>,
+    pub errors: Vec<String>,
+}
+
+impl<B: Backend> ModuleVisitor<B> for StateDictCollector {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.path.push((name.to_string(), container_type.to_string()));
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let ours = self.path.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>().join(".");
+        let Some(key) = original_key(&ours) else {
+            self.errors.push(format!("parameter {ours} has no counterpart in the original's layout"));
+            return;
+        };
+        let value = param.val();
+        let shape = value.dims().to_vec();
+        let data: Vec<f32> = value.into_data().convert::<f32>().into_vec().expect("converted to f32");
+        let linear = self.path.last().is_some_and(|(f, owner)| f == "weight" && owner == "Struct:Linear");
+        let tensor = match (linear, shape.as_slice()) {
+            (true, [rows, cols]) => RawTensor { shape: vec![*cols, *rows], data: transpose(&data, *rows, *cols) },
+            _ => RawTensor { shape, data },
+        };
+        self.tensors.push((key, tensor));
+    }
+}
+
 /// A row-major `[rows, cols]` matrix transposed.
 fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0f32; m.len()];
@@ -152,6 +212,31 @@ mod tests {
             assert_eq!(original_key(ours).as_deref(), Some(theirs), "{ours}");
         }
         assert_eq!(original_key("body.encoder.0.res1.extra.weight"), None);
+        // The original's registration order (spec list): conv1 before norm1, attention's norm first.
+        let mut keys = [
+            "encoder_blocks.1.0.norm1.weight",
+            "encoder_blocks.1.0.conv1.bias",
+            "encoder_blocks.0.1.time_mlp.weight",
+            "time_mlp.3.weight",
+            "time_mlp.1.bias",
+            "encoder_blocks.1.2.qkv.weight",
+            "encoder_blocks.1.2.norm.bias",
+            "downsample.0.weight",
+        ];
+        keys.sort_by_key(|k| original_rank(k));
+        assert_eq!(
+            keys,
+            [
+                "time_mlp.1.bias",
+                "time_mlp.3.weight",
+                "encoder_blocks.0.1.time_mlp.weight",
+                "encoder_blocks.1.0.conv1.bias",
+                "encoder_blocks.1.0.norm1.weight",
+                "encoder_blocks.1.2.norm.bias",
+                "encoder_blocks.1.2.qkv.weight",
+                "downsample.0.weight"
+            ]
+        );
         assert_eq!(transpose(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     }
 }

@@ -1,10 +1,10 @@
 //! `lift-analyze import-torch`: a run folder from a checkpoint of the original PyTorch code
-//! (`model_state`, `ema_state.shadow`, `hidden_dims`, …; `docs/protocol.md`, "Checkpoints"),
+//! (`model_state`, `ema_state.shadow`, `hidden_dims`, …; `docs/protocol.md` §13),
 //! so that every command takes researchers' own trained models. The reader accepts only the
 //! globals a checkpoint needs and runs nothing (see [`crate::pickle`]).
 
 pub mod keys;
-pub mod npz;
+mod safetensors_file;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -43,8 +43,14 @@ pub struct TorchCheckpoint {
     pub epochs: Option<usize>,
 }
 
-/// Reads a `torch.save` checkpoint of the original's layout.
+/// Reads a `torch.save` checkpoint of the original's layout, or a safetensors file of its state
+/// dict (told apart by the zip signature).
 pub fn read_checkpoint(path: &Path) -> Result<TorchCheckpoint> {
+    let mut magic = [0u8; 4];
+    let zip = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *b"PK\x03\x04";
+    if !zip && path.exists() {
+        return safetensors_file::read(path);
+    }
     let mut archive = Archive::open(path)?;
     let root = archive.pickle(&CheckpointGlobals)?;
     let context = |what: &str| format!("{} in {}", what, path.display());
@@ -188,14 +194,14 @@ pub fn import(job: &ImportJob) -> Result<ImportReport> {
 
 /// Runs both weight sets on the check case; returns the largest difference per output.
 fn check(raw: &Net, ema: Option<&Net>, file: &Path) -> Result<Vec<(String, f32)>> {
-    let arrays = npz::read_npz(file)?;
+    let arrays = crate::npz::read_npz(file)?;
     let get = |name: &str| arrays.get(name).with_context(|| format!("{} has no array {name}", file.display()));
     let tensor = |name: &str, dims: usize| -> Result<RawTensor> {
         let a = get(name)?;
         if a.shape.len() != dims {
             bail!("{}: {name} has shape {:?}, {dims} dimensions expected", file.display(), a.shape);
         }
-        Ok(a.clone())
+        a.to_f32().with_context(|| format!("{}: {name}", file.display()))
     };
     let device = Default::default();
     let t4 = |a: RawTensor| Tensor::<Flex, 4>::from_data(TensorData::new(a.data, [a.shape[0], a.shape[1], a.shape[2], a.shape[3]]), &device);
