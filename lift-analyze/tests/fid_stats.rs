@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use lift_analyze::fid::{frechet_distance, FeatureProtocol, Stats, PYTHON_REFERENCES};
+use lift_analyze::fid::{frechet_distance, FeatureProtocol, Stats};
 use lift_core::study::Resize;
+use lift_core::PYTHON_REFERENCES;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

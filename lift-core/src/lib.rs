@@ -43,3 +43,7 @@ pub use path::{PathFile, SamplingPath};
 pub use schedule::NoiseSchedule;
 pub use strategy::Strategy;
 pub use timesteps::TimestepRule;
+
+/// Where `cargo xtask test` unpacks the pure-Python reference packages the tests compare
+/// against (pytorch-fid, tensorboard's event reader), relative to the workspace root.
+pub const PYTHON_REFERENCES: &str = "artifacts/python";

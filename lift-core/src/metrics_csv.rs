@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 /// The columns, in file order.
 pub const COLUMNS: [&str; 11] =
-    [EPOCH, TRAIN_LOSS, TRAIN_LOSS_FINE, TRAIN_LOSS_COARSE, VALID_LOSS, "valid_loss_64", "valid_loss_32", VALID_EMA_LOSS, "lr", IMAGES_PER_S, "seconds"];
+    [EPOCH, TRAIN_LOSS, TRAIN_LOSS_FINE, TRAIN_LOSS_COARSE, VALID_LOSS, "valid_loss_64", "valid_loss_32", VALID_EMA_LOSS, LR, IMAGES_PER_S, SECONDS];
 
 pub const EPOCH: &str = "epoch";
 /// Training loss, summed over the scales for LIFT.
@@ -17,7 +17,10 @@ pub const TRAIN_LOSS_FINE: &str = "train_loss_64";
 pub const TRAIN_LOSS_COARSE: &str = "train_loss_32";
 pub const VALID_LOSS: &str = "valid_loss";
 pub const VALID_EMA_LOSS: &str = "valid_ema_loss";
+pub const LR: &str = "lr";
 pub const IMAGES_PER_S: &str = "images_per_s";
+/// Wall time of the epoch.
+pub const SECONDS: &str = "seconds";
 
 /// One epoch's values by column name (NaN where the run had none, e.g. no validation split).
 pub type MetricsRow = HashMap<String, f64>;

@@ -93,6 +93,10 @@ pub struct TrainConfig {
     /// over training (`last`: none but the final weights).
     #[serde(default)]
     pub snapshot_epochs: EpochSpec,
+    /// Also write TensorBoard event files into `<run>/tensorboard/` (lift-train's `--tensorboard
+    /// DIR` chooses another folder).
+    #[serde(default)]
+    pub tensorboard: bool,
 }
 
 fn default_seed() -> u64 {
@@ -156,7 +160,16 @@ impl TrainConfig {
     /// The settings that decide the weights a run ends with (not its bookkeeping): a resumed run
     /// must keep them, except the number of epochs.
     pub fn trajectory(&self) -> Self {
-        Self { epochs: 0, sample_every: 0, checkpoint_every: 1, keep_last: 1, keep_best: false, snapshot_epochs: EpochSpec::Last, ..self.clone() }
+        Self {
+            epochs: 0,
+            sample_every: 0,
+            checkpoint_every: 1,
+            keep_last: 1,
+            keep_best: false,
+            snapshot_epochs: EpochSpec::Last,
+            tensorboard: false,
+            ..self.clone()
+        }
     }
 
     /// The EMA decay of optimiser step `step` (1 = the first): the configured one, or with

@@ -6,46 +6,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::metric::{MetricDefinition, MetricId};
 use burn::train::renderer::{
     EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining, ProgressType, TrainingProgress,
 };
 use burn::train::LearnerSummary;
-use lift_core::metrics_csv::COLUMNS;
+use lift_core::metrics_csv::{COLUMNS, IMAGES_PER_S, LR, SECONDS, TRAIN_LOSS, TRAIN_LOSS_COARSE, TRAIN_LOSS_FINE, VALID_EMA_LOSS, VALID_LOSS};
 
-#[derive(Default, Clone, Copy)]
-struct Mean {
-    sum: f64,
-    count: usize,
-    last: f64,
-}
-
-impl Mean {
-    fn add(&mut self, entry: NumericEntry) {
-        let (value, count) = match entry {
-            NumericEntry::Value(v) => (v, 1),
-            NumericEntry::Aggregated { aggregated_value, count } => (aggregated_value, count.max(1)),
-        };
-        self.sum += value * count as f64;
-        self.count += count;
-        self.last = value;
-    }
-
-    fn mean(&self) -> f64 {
-        if self.count == 0 {
-            f64::NAN
-        } else {
-            self.sum / self.count as f64
-        }
-    }
-}
+use crate::epoch_means::EpochMeans;
 
 /// Per-epoch accumulation, CSV log and the quiet line; forwards everything to the TUI if any.
 pub struct EpochRenderer {
     tui: Option<Box<dyn MetricsRenderer>>,
     names: HashMap<MetricId, String>,
-    train: BTreeMap<String, Mean>,
-    valid: BTreeMap<String, Mean>,
+    means: EpochMeans,
     epoch: usize,
     epochs: usize,
     start: Option<Instant>,
@@ -88,8 +62,7 @@ impl EpochRenderer {
         Self {
             tui,
             names: HashMap::new(),
-            train: BTreeMap::new(),
-            valid: BTreeMap::new(),
+            means: EpochMeans::default(),
             epoch: first_epoch,
             epochs: 0,
             start: None,
@@ -114,29 +87,17 @@ impl EpochRenderer {
     fn record(&mut self, valid: bool, state: &MetricState) {
         if let MetricState::Numeric(entry, value) = state {
             let name = self.names.get(&entry.metric_id).cloned().unwrap_or_default();
-            let split = if valid { &mut self.valid } else { &mut self.train };
-            split.entry(name).or_default().add(value.clone());
+            self.means.add(valid, &name, value);
         }
     }
 
     fn end_epoch(&mut self) {
         let seconds = self.start.take().map(|t| t.elapsed().as_secs_f64()).unwrap_or(f64::NAN);
-        let get = |m: &BTreeMap<String, Mean>, k: &str| m.get(k).copied().unwrap_or_default();
-        let (t, v) = (&self.train, &self.valid);
-        let values = [
-            get(t, "loss").mean(),
-            get(t, "loss_64").mean(),
-            get(t, "loss_32").mean(),
-            get(v, "loss").mean(),
-            get(v, "loss_64").mean(),
-            get(v, "loss_32").mean(),
-            get(v, "ema_loss").mean(),
-            get(t, "lr").last,
-            get(t, "images_per_s").last,
-            seconds,
-        ];
+        let mut columns = self.means.take_columns();
+        columns.push((SECONDS, seconds));
+        let value: BTreeMap<&str, f64> = columns.iter().copied().collect();
         let mut row = self.epoch.to_string();
-        for x in values {
+        for (_, x) in &columns {
             row.push_str(&format!(",{x:.6e}"));
         }
         self.rows.push(row);
@@ -152,10 +113,11 @@ impl EpochRenderer {
         if self.tui.is_none() {
             // The baseline has one scale: no per-scale split to show.
             let [fine, coarse] = lift_core::data::scale_names(self.fine_side);
-            let scales = if values[2].is_nan() { String::new() } else { format!(" ({fine}: {:.4e}, {coarse}: {:.4e})", values[1], values[2]) };
+            let (fine_loss, coarse_loss) = (value[TRAIN_LOSS_FINE], value[TRAIN_LOSS_COARSE]);
+            let scales = if coarse_loss.is_nan() { String::new() } else { format!(" ({fine}: {fine_loss:.4e}, {coarse}: {coarse_loss:.4e})") };
             println!(
-                "{} epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {:.0} s",
-                self.label, self.epoch, self.epochs, values[0], values[3], values[6], values[7], values[8], seconds
+                "{} epoch {:>3}/{}  loss {:.4e}{scales}  valid {:.4e}  ema {:.4e}  lr {:.3e}  {:.1} img/s  {seconds:.0} s",
+                self.label, self.epoch, self.epochs, value[TRAIN_LOSS], value[VALID_LOSS], value[VALID_EMA_LOSS], value[LR], value[IMAGES_PER_S]
             );
             let newest = self.newest_grid.lock().map(|g| g.clone()).unwrap_or_default();
             if newest.is_some() && newest != self.shown_grid {
@@ -163,8 +125,6 @@ impl EpochRenderer {
                 self.shown_grid = newest;
             }
         }
-        self.train.clear();
-        self.valid.clear();
     }
 }
 

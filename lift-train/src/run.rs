@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use burn::module::AutodiffModule;
 use burn::record::Recorder;
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::train::logger::FileMetricLogger;
 use burn::train::renderer::tui::TuiMetricsRendererWrapper;
 use burn::train::{ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim, SupervisedTraining};
 use lift_core::checkpoint::{save_module, ModelKind};
@@ -27,6 +28,7 @@ use crate::recorder::AtomicRecorder;
 use crate::samples::sample_hook;
 use crate::snapshots::snapshot_hook;
 use crate::step::{Diffusion, StepStats};
+use crate::tensorboard::TensorBoardLogger;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,6 +77,8 @@ pub struct TrainOptions {
     pub resume: Resume,
     pub skip_bad_images: bool,
     pub dashboard: Dashboard,
+    /// TensorBoard event files go here (None: into `RUN/tensorboard` if train.tensorboard is set).
+    pub tensorboard: Option<PathBuf>,
 }
 
 /// Trains (or resumes) a run; returns its final `run.json`.
@@ -179,7 +183,7 @@ fn prepare_run_dir(run: &RunDir, opts: &TrainOptions) -> Result<usize> {
             if same(&saved) != same(&opts.config) {
                 bail!(
                     "cannot resume {}: its checkpoints were trained with another configuration ({}); \
-                     only train.epochs and the bookkeeping keys (sample_every, checkpoint_every, keep_last, keep_best, snapshot_epochs) \
+                     only train.epochs and the bookkeeping keys (sample_every, checkpoint_every, keep_last, keep_best, snapshot_epochs, tensorboard) \
                      may change on --resume",
                     run.0.display(),
                     run.config().display()
@@ -254,6 +258,16 @@ impl MultiBackendTask for TrainTask {
 }
 
 impl TrainTask {
+    /// The epoch lines and `metrics.csv`, with burn-train's dashboard on a terminal.
+    fn renderer(&self, interrupter: &Interrupter, newest_grid: Arc<Mutex<Option<String>>>, devices: usize) -> crate::renderer::EpochRenderer {
+        let opts = &self.opts;
+        let resumed = self.first_epoch - 1;
+        let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> = (opts.dashboard == Dashboard::Auto && std::io::stdout().is_terminal())
+            .then(|| Box::new(TuiMetricsRendererWrapper::new(interrupter.clone(), (resumed > 0).then_some(resumed))) as _);
+        let (metrics, label, resolution) = (RunDir(opts.out.clone()).metrics(), opts.model.to_string(), opts.config.model.resolution);
+        crate::renderer::EpochRenderer::new(metrics, self.first_epoch, !self.valid_idx.is_empty(), tui, newest_grid, label, resolution).on_devices(devices)
+    }
+
     fn launch<B, M>(self, net: M, devices: Vec<B::Device>) -> Result<Outcome>
     where
         B: AutodiffBackend,
@@ -281,18 +295,7 @@ impl TrainTask {
         let train = EpochLoader::<B>::train(source.clone(), self.train_idx.clone(), t, self.first_epoch, device.clone()).for_devices(devices.len());
         let valid = EpochLoader::<B::InnerBackend>::valid(source, self.valid_idx.clone(), t.batch_size, t.seed, device.clone());
         let interrupter = Interrupter::new();
-        let tui: Option<Box<dyn burn::train::renderer::MetricsRenderer>> = (opts.dashboard == Dashboard::Auto && std::io::stdout().is_terminal())
-            .then(|| Box::new(TuiMetricsRendererWrapper::new(interrupter.clone(), (resumed > 0).then_some(resumed))) as _);
-        let renderer = crate::renderer::EpochRenderer::new(
-            run.metrics(),
-            self.first_epoch,
-            !self.valid_idx.is_empty(),
-            tui,
-            newest_grid.clone(),
-            opts.model.to_string(),
-            opts.config.model.resolution,
-        )
-        .on_devices(devices.len());
+        let renderer = self.renderer(&interrupter, newest_grid.clone(), devices.len());
         let policy = CheckpointPolicy::new(t, epochs, checkpoint_epochs(&run.checkpoints()), run.checkpoints().join("best.json"));
         let pick_64: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_64);
         let pick_32: fn(&StepStats) -> Option<f64> = |s| Some(s.loss_32);
@@ -310,6 +313,11 @@ impl TrainTask {
             .with_interrupter(interrupter.clone())
             .with_application_logger(None)
             .renderer(renderer);
+        if let Some(dir) = opts.tensorboard.clone().or_else(|| t.tensorboard.then(|| crate::tensorboard::default_dir(&opts.out))) {
+            let logger = TensorBoardLogger::new(&dir, self.first_epoch, steps_per_epoch, devices.len(), !self.valid_idx.is_empty(), newest_grid.clone())?;
+            // A logger of our own replaces burn-train's default file logger: keep it too.
+            training = training.with_metric_logger(FileMetricLogger::new(&opts.out)).with_metric_logger(logger);
+        }
         if t.sample_every > 0 {
             training = training.metric_train(NewestGrid::new(newest_grid));
         }

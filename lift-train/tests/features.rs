@@ -226,6 +226,7 @@ fn options(config: &LiftConfig, data: &Path, out: &Path, resume: Resume) -> Trai
         resume,
         skip_bad_images: false,
         dashboard: Dashboard::Quiet,
+        tensorboard: None,
     }
 }
 

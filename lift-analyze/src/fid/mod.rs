@@ -27,10 +27,6 @@ use crate::progress::Progress;
 /// Where `cargo xtask fetch-inception` puts the weights.
 pub const DEFAULT_WEIGHTS: &str = "artifacts/weights/inception-2015-12-05.pt";
 
-/// Where `cargo xtask test` unpacks the pure-Python reference packages (pytorch-fid) the
-/// tests compare against.
-pub const PYTHON_REFERENCES: &str = "artifacts/python";
-
 /// Feature dimension of pool3.
 pub const DIM: usize = 2048;
 

@@ -70,6 +70,9 @@ struct Cli {
     /// One line per epoch even on a terminal (no dashboard).
     #[arg(long)]
     quiet: bool,
+    /// Also write TensorBoard event files into DIR (train.tensorboard = true writes them into RUN/tensorboard).
+    #[arg(long, value_name = "DIR")]
+    tensorboard: Option<PathBuf>,
     /// Change one config value, e.g. `--set train.lr=5e-4 --set model.dims=[16,32]` (repeatable;
     /// applied after the file, before the flags above).
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
@@ -128,6 +131,7 @@ fn run(cli: Cli) -> Result<()> {
         resume,
         skip_bad_images: cli.skip_bad_images,
         dashboard: if cli.quiet { Dashboard::Quiet } else { Dashboard::Auto },
+        tensorboard: cli.tensorboard,
     })?;
     println!(
         "done: {} epochs of {} ({} parameters) in {:.0} s; weights in {}",

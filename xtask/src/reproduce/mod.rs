@@ -227,6 +227,7 @@ fn train_job<'a>(study: &'a Study, kind: ModelKind, devices: Devices) -> Job<'a>
                 resume: Resume::Latest,
                 skip_bad_images: false,
                 dashboard: Dashboard::Quiet,
+                tensorboard: None,
             })?;
             let run = RunDir(run_dir.clone());
             let mut files = vec![run.config(), run.info(), run.metrics()];
