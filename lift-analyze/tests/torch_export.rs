@@ -121,7 +121,7 @@ fn a_missing_weight_set_is_named_and_nothing_is_written() {
     std::fs::remove_file(RunDir(ours.clone()).weights(Weights::Ema)).unwrap();
     let out = dir.join("x.pth");
     let e = export(&ExportJob { run: ours.clone(), format: ExportFormat::Torch, out: out.clone(), weights: WeightSets::Both }).unwrap_err();
-    assert!(format!("{e:#}").contains("ema weights"), "{e:#}");
+    assert!(format!("{e:#}").contains("ema weights") && format!("{e:#}").contains("--weights raw"), "{e:#}");
     assert!(!out.exists());
     let e = export(&ExportJob { run: dir.join("nothing"), format: ExportFormat::Torch, out: out.clone(), weights: WeightSets::Raw }).unwrap_err();
     assert!(format!("{e:#}").contains("nothing"), "{e:#}");

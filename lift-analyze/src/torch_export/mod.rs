@@ -95,6 +95,9 @@ pub fn export(job: &ExportJob) -> Result<ExportReport> {
     let device = Default::default();
     let mut sets = Vec::new();
     for &which in wanted {
+        if which == Weights::Ema && job.weights == WeightSets::Both && info.epochs_completed >= info.epochs_planned && !run.weights(which).exists() {
+            bail!("{} has no ema weights (a checkpoint of the original's older train_lift.py has none): export it with --weights raw", job.run.display());
+        }
         let model = load_run::<Flex>(&job.run, which, &device).with_context(|| format!("cannot export the {which} weights of {}", job.run.display()))?;
         sets.push((which, state_dict(&model.model)?));
     }
