@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::clean_images::{gaussian, images_at, Images};
-use crate::plot::{bar_chart, Canvas, Group};
+use crate::plot::{bar_chart, BarChart, Group};
 
 /// The original's loader batch: it stops at the first whole batch reaching the requested count.
 pub const REFERENCE_BATCH: usize = 32;
@@ -200,14 +200,15 @@ impl MseReport {
     }
 
     /// Bar chart of the three tests.
-    pub fn chart(&self) -> Canvas {
+    pub fn chart(&self) -> BarChart {
         let groups: Vec<Group> =
             self.tests.iter().map(|t| Group { label: format!("Test {}", t.name), values: vec![t.mse_64, t.mse_32, t.mse_total] }).collect();
         let [fine, coarse] = lift_core::data::scale_names(self.resolution);
         bar_chart(
             &format!("MSE tests (t = {}, {} images, {} protocol)", self.timestep, self.samples, self.protocol),
+            "mean squared error",
             &[(&format!("MSE {fine}"), [59, 81, 139]), (&format!("MSE {coarse}"), [33, 144, 141]), ("total", [170, 220, 50])],
-            &groups,
+            groups,
         )
     }
 }

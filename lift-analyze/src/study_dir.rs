@@ -85,10 +85,6 @@ impl StudyDir {
     }
 
     /// The MSE tests' chart.
-    pub fn mse_chart(&self) -> PathBuf {
-        self.stage("mse").join("mse.png")
-    }
-
     /// A figure of the report.
     pub fn figure(&self, name: &str) -> PathBuf {
         self.stage("figures").join(name)

@@ -110,6 +110,10 @@ fn check_artifacts(out: &Path) {
     ] {
         assert!(report.contains(figure) && out.join(figure).exists(), "{figure}");
     }
+    for chart in ["heatmap", "cross", "chain-rules", "mse", "curves-lift", "fid-ema", "cost-fid"] {
+        let svg = std::fs::read_to_string(out.join(format!("figures/{chart}.svg"))).unwrap_or_default();
+        assert!(svg.starts_with("<svg") && svg.contains("<text"), "figures/{chart}.svg: the vector copy of every chart");
+    }
 }
 
 /// `--peer` on a finished study runs only the peer and the report; the report scores the peer's

@@ -136,7 +136,7 @@ pub struct PlotArgs {
     /// Draw the four Jacobian blocks (HH, HL, LH, LL) on one colour scale instead.
     #[arg(long)]
     pub cross: bool,
-    /// The figure to write (PNG).
+    /// The figure to write: F.png and F.svg (name either).
     #[arg(long)]
     pub out: PathBuf,
 }

@@ -19,7 +19,7 @@ use crate::images::folder_planes;
 use crate::inspect as inspection;
 use crate::mse_test::MseJob;
 use crate::paths::{find_path, write_study_paths, PathRequest};
-use crate::plot::{cross_figure, error_figure, sample_grid, Overlay};
+use crate::plot::{cross_figure, error_figure, sample_grid, Figure, Overlay};
 use crate::study_dir::StudyDir;
 use crate::sweep::Sweep;
 use crate::torch_export::ExportJob;
@@ -131,9 +131,9 @@ pub fn plot(a: PlotArgs) -> Result<()> {
     let map = Heatmap::load(&a.heatmap)?;
     let files: Vec<(String, PathFile)> = a.paths.iter().map(|(n, p)| Ok((n.clone(), PathFile::load(p, usize::MAX)?))).collect::<Result<_>>()?;
     let overlays = Overlay::palette(&files);
-    let figure = if a.cross { cross_figure(&map, a.chain_rule, &overlays) } else { error_figure(&map, a.chain_rule, &overlays) };
-    figure.save(&a.out)?;
-    println!("figure → {}", a.out.display());
+    let figure = if a.cross { cross_figure(&map, a.chain_rule, overlays) } else { error_figure(&map, a.chain_rule, overlays) };
+    let [png, svg] = figure.save(&a.out)?;
+    println!("figure → {} and {}", png.display(), svg.display());
     Ok(())
 }
 
@@ -365,7 +365,7 @@ pub fn plot_metrics(run: &Path, out: &Path) -> Result<()> {
     if rows.is_empty() {
         bail!("{} has no finished epoch yet", dir.metrics().display());
     }
-    crate::plot::training_curves(&format!("{} training ({} epochs)", info.model, rows.len()), &rows, config.model.resolution).save(out)?;
-    println!("curves → {}", out.display());
+    let [png, svg] = crate::plot::training_curves(&format!("{} training ({} epochs)", info.model, rows.len()), &rows, config.model.resolution).save(out)?;
+    println!("curves → {} and {}", png.display(), svg.display());
     Ok(())
 }

@@ -63,12 +63,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Joins the parts of a heatmap or a generation computed with --shard I/N.
     Merge(MergeArgs),
-    /// Training curves of a run (train, valid and EMA-valid loss; per scale for LIFT) as PNG.
+    /// Training curves of a run (train, valid and EMA-valid loss; per scale for LIFT) as PNG and SVG.
     PlotMetrics {
         /// Run folder written by lift-train.
         #[arg(long, visible_alias = "checkpoint")]
         run: PathBuf,
-        /// The figure to write (PNG).
+        /// The figure to write: F.png and F.svg (name either).
         #[arg(long)]
         out: PathBuf,
     },

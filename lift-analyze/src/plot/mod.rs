@@ -1,13 +1,18 @@
-//! Figures drawn in Rust (PNG): heatmaps with paths, bar charts, sample grids.
+//! Figures: heatmaps with paths, line, scatter and bar charts drawn with plotters in DejaVu Sans
+//! and saved as PNG and SVG; sample grids (images, PNG).
 
 pub mod bars;
-pub mod canvas;
+pub mod figure;
 pub mod heatmap_figure;
+pub mod legend;
 pub mod lines;
 pub mod sample_grid;
+pub mod style;
+pub mod ticks;
 
-pub use bars::{bar_chart, Group};
-pub use canvas::Canvas;
-pub use heatmap_figure::{cross_figure, error_figure, heatmap_figure, Overlay};
-pub use lines::{chart, line_chart, training_curves, Axes, Series};
+pub use bars::{bar_chart, BarChart, Group};
+pub use figure::{figure_files, Figure};
+pub use heatmap_figure::{cross_figure, error_figure, heatmap_figure, Grid, HeatmapFigure, Overlay};
+pub use lines::{chart, line_chart, training_curves, Axes, Chart, Series};
 pub use sample_grid::sample_grid;
+pub use style::Colour;

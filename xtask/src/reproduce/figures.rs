@@ -1,12 +1,15 @@
 //! The figures stage: every picture the report shows, drawn from the files the other stages
 //! wrote (heatmaps, path files, results, MSE tests, training metrics); nothing is recomputed.
 
-use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+use anyhow::Result;
 use clap::ValueEnum;
 use lift_analyze::evaluate::ResultRow;
 use lift_analyze::heatmap::Heatmap;
 use lift_analyze::memorisation::pairs_figure;
-use lift_analyze::plot::{chart, cross_figure, error_figure, sample_grid, training_curves, Axes, Overlay, Series};
+use lift_analyze::mse_test::MseReport;
+use lift_analyze::plot::{chart, cross_figure, error_figure, sample_grid, training_curves, Axes, Figure, Overlay, Series};
 use lift_analyze::study_dir::StudyDir;
 use lift_core::chain_rule::ChainRule;
 use lift_core::metrics_csv;
@@ -47,36 +50,39 @@ fn series(curves: Vec<(Strategy, Vec<(f64, f64)>)>) -> Vec<Series> {
     curves.into_iter().enumerate().map(|(k, (st, points))| Series { name: st.label().into(), points, colour: COLOURS[k % COLOURS.len()] }).collect()
 }
 
-/// Every figure of the report.
+/// Writes `figure` as `figures/<name>.png` and `.svg` and lists both in `files`.
+fn save(figure: impl Figure, dir: &StudyDir, name: &str, files: &mut Vec<PathBuf>) -> Result<()> {
+    files.extend(figure.save(&dir.figure(&format!("{name}.png")))?);
+    Ok(())
+}
+
+/// Every figure of the report; the charts as PNG (which the report shows) and SVG.
 pub fn figures(dir: &StudyDir, config: &LiftConfig) -> Result<Outputs> {
     let rows: Vec<ResultRow> = lift_core::io::read_json(&dir.results())?;
     let view = View { rows: &rows };
     let main = main_snapshot(config, view);
     let map = Heatmap::load(&dir.heatmap(main, 0))?;
     let chain = config.study.chain_rule;
-    let mut files = vec![dir.figure("heatmap.png"), dir.figure("cross.png"), dir.figure("chain-rules.png"), dir.figure("mse.png")];
-    error_figure(&map, chain, &Overlay::palette(&shown_paths(dir, main)?)).save(&files[0])?;
-    cross_figure(&map, chain, &[]).save(&files[1])?;
+    let mut files = Vec::new();
+    save(error_figure(&map, chain, Overlay::palette(&shown_paths(dir, main)?)), dir, "heatmap", &mut files)?;
+    save(cross_figure(&map, chain, Vec::new()), dir, "cross", &mut files)?;
     let variants: Vec<(String, PathFile)> = chain_rule_paths(dir, main)?.into_iter().map(|(c, p)| (format!("DP-Total, {c}"), p)).collect();
-    error_figure(&map, ChainRule::Sl, &Overlay::palette(&variants)).save(&files[2])?;
-    std::fs::copy(dir.mse_chart(), &files[3]).context("MSE chart")?;
+    save(error_figure(&map, ChainRule::Sl, Overlay::palette(&variants)), dir, "chain-rules", &mut files)?;
+    let mse: MseReport = lift_core::io::read_json(&dir.mse())?;
+    save(mse.chart(), dir, "mse", &mut files)?;
     for kind in [ModelKind::Baseline, ModelKind::Lift] {
-        let out = dir.figure(&format!("curves-{kind}.png"));
         let rows = metrics_csv::read(&RunDir(dir.run(kind)).metrics())?;
-        training_curves(&format!("{kind} training"), &rows, config.model.resolution).save(&out)?;
-        files.push(out);
+        save(training_curves(&format!("{kind} training"), &rows, config.model.resolution), dir, &format!("curves-{kind}"), &mut files)?;
     }
     let axes = Axes { log_x: false, log_y: false, lines: true, y_label: "FID" };
     for w in view.weights() {
-        let out = dir.figure(&format!("fid-{w}.png"));
-        chart(&format!("FID over training, {w} weights"), "epoch", &series(super::over_training::curves(view, w, super::view::fid)), axes).save(&out)?;
-        files.push(out);
+        let curves = series(super::over_training::curves(view, w, super::view::fid));
+        save(chart(&format!("FID over training, {w} weights"), "epoch", curves, axes), dir, &format!("fid-{w}"), &mut files)?;
     }
     let points = super::cost_quality::points(&rows, dir, &config.study)?;
-    let out = dir.figure("cost-fid.png");
     let scatter = Axes { log_x: true, log_y: false, lines: false, y_label: "FID" };
-    chart("Path cost against FID", "DP cost of the path (total error, log scale)", &series(super::cost_quality::series(&points)), scatter).save(&out)?;
-    files.push(out);
+    let cost = series(super::cost_quality::series(&points));
+    save(chart("Path cost against FID", "DP cost of the path (total error)", cost, scatter), dir, "cost-fid", &mut files)?;
     for r in rows.iter().filter(|r| r.seed == 0 && r.snapshot() == main) {
         let out = dir.figure(&format!("samples-{}-{}.png", r.strategy, r.protocol));
         sample_grid(&r.samples, &out, 64)?;

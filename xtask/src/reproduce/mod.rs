@@ -310,8 +310,7 @@ fn mse_stage(stages: &mut Stages, study: &Study) -> Result<()> {
         };
         let report = run_on(study.args.device.main(), job)??;
         lift_core::io::write_json(&study.dir.mse(), &report)?;
-        report.chart().save(&study.dir.mse_chart())?;
-        Ok(Outputs { summary: json!({ "tests": report.tests.len() }), files: vec![study.dir.mse(), study.dir.mse_chart()] })
+        Ok(Outputs { summary: json!({ "tests": report.tests.len() }), files: vec![study.dir.mse()] })
     })?;
     Ok(())
 }
