@@ -115,6 +115,7 @@ fn missing_empty_and_corrupt_files_are_refused_by_name() {
         refuses(&strings(&["evaluate", "--runs", &b, "--out", &o]), &b);
         refuses(&strings(&["export", "--run", &b, "--format", "torch", "--out", &o]), &b);
         refuses(&strings(&["plot-metrics", "--run", &b, "--out", &o]), &b);
+        refuses(&strings(&["super-resolve", "--run", &b, "--num-images", "1", "--out", &o]), &b);
     }
     for bad_data in [&missing, &empty_dir] {
         let b = p(bad_data);

@@ -70,24 +70,31 @@ pub fn sample_baseline<B: Backend>(model: &BaselineUNet<B>, schedule: &NoiseSche
     x
 }
 
-/// The model's 32×32 input in the ablations that never denoise it (`generate_for_fid.py`).
+/// The model's 32×32 input when it is never denoised: the ablations of `generate_for_fid.py`, and
+/// super-resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CoarseInput {
     /// Fresh N(0, 1) noise at every step ("random32").
     FreshNoise,
     /// The initial noise, unchanged ("fixed32").
     InitialNoise,
+    /// A clean image (the initial `x32`), labelled t = 0 (super-resolution).
+    Clean,
 }
 
 impl CoarseInput {
-    /// The 32×32 timestep label at 64×64 timestep `t`: the same t, as the original.
+    /// The 32×32 timestep label at 64×64 timestep `t`: the same t for the noise inputs, as the
+    /// original, and 0 for a clean image.
     pub fn label(self, t: usize) -> usize {
-        t
+        match self {
+            Self::Clean => 0,
+            Self::FreshNoise | Self::InitialNoise => t,
+        }
     }
 }
 
 /// DDIM on the 64×64 scale alone with the LIFT model, over descending `timesteps`: the 32×32
-/// input is `x32` throughout ([`CoarseInput::InitialNoise`]) or `fresh(step)` at each step, at
+/// input is `x32` throughout ([`CoarseInput::InitialNoise`], [`CoarseInput::Clean`]) or `fresh(step)` at each step, at
 /// the label [`CoarseInput::label`]; ε̂₃₂ is discarded.
 ///
 /// # Shapes
@@ -108,7 +115,7 @@ pub fn sample_fine_only<B: Backend>(
             let t_prev = timesteps.get(i + 1).copied().unwrap_or(0);
             let input32 = match coarse {
                 CoarseInput::FreshNoise => fresh(i).narrow(0, rows.start, rows.len()),
-                CoarseInput::InitialNoise => x32.clone(),
+                CoarseInput::InitialNoise | CoarseInput::Clean => x32.clone(),
             };
             let (t64, t32) = (timestep_tensor(t as f64, batch, &device), timestep_tensor(coarse.label(t) as f64, batch, &device));
             let (eps64, _) = model.forward(x64.clone(), input32, t64, t32);
@@ -127,6 +134,11 @@ mod tests {
     use std::cell::RefCell;
 
     type B = Flex;
+
+    #[test]
+    fn a_clean_coarse_input_is_labelled_t_zero_and_noise_inputs_the_fine_t() {
+        assert_eq!([CoarseInput::Clean, CoarseInput::FreshNoise, CoarseInput::InitialNoise].map(|c| c.label(640)), [0, 640, 640]);
+    }
 
     #[test]
     fn an_oracle_denoiser_recovers_both_clean_images_along_any_path() {

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod sample;
+mod super_resolve;
 
 pub use args::*;
 
@@ -46,6 +47,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// MSE tests 1, 2a and 2b of the write-up.
     MseTest(MseArgs),
+    /// The LIFT model as a coarse → fine super-resolver against bicubic upsampling: PSNR, SSIM, figure.
+    SuperResolve(super_resolve::SuperResolveArgs),
     /// DDIM samples of a strategy (PNG, 16 bits per channel), resumable.
     Generate(GenerateArgs),
     /// Images along a strategy's path in one command: the run's heatmap (computed once into --out),
@@ -83,6 +86,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Dp(a) => commands::dp(a),
         Command::Plot(a) => commands::plot(a),
         Command::MseTest(a) => commands::mse_test(a),
+        Command::SuperResolve(a) => super_resolve::super_resolve(a),
         Command::Generate(a) => commands::generate(a),
         Command::Sample(a) => sample::sample(a),
         Command::Fid(a) => commands::fid(a),
