@@ -17,6 +17,7 @@ pub mod lock;
 pub mod metrics_csv;
 pub mod model;
 pub mod names;
+pub mod noise_alignment;
 pub mod overrides;
 pub mod path;
 pub mod pipeline;

@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::epochs::EpochSpec;
+use crate::noise_alignment::NoiseAlignment;
 
 /// How the learning rate evolves over a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -97,6 +98,10 @@ pub struct TrainConfig {
     /// DIR` chooses another folder).
     #[serde(default)]
     pub tensorboard: bool,
+    /// How t₃₂ is drawn for a drawn t₆₄ in models with a coarse input: `independent` (LIFT's
+    /// recipe), `same`, `scaled:F` or `path:FILE` (`later-experiments.md` §5).
+    #[serde(default)]
+    pub noise_alignment: NoiseAlignment,
 }
 
 fn default_seed() -> u64 {

@@ -9,6 +9,7 @@ use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use lift_core::config::TrainConfig;
 use lift_core::data::{average_2x2, coarse_side, ImageSet};
+use lift_core::noise_alignment::CoarseTimestep;
 use lift_core::schedule::add_noise_host;
 use lift_core::seed::mix;
 use lift_core::NoiseSchedule;
@@ -46,6 +47,8 @@ impl<B: Backend> NoisedBatch<B> {
 pub struct NoiseSource {
     pub images: Arc<ImageSet>,
     pub schedule: NoiseSchedule,
+    /// How t₃₂ follows t₆₄ (`train.noise_alignment`).
+    pub coarse: CoarseTimestep,
 }
 
 /// One example on the host: CHW floats.
@@ -59,13 +62,25 @@ struct Example {
 }
 
 impl NoiseSource {
+    /// Examples with LIFT's independent timesteps.
+    pub fn new(images: Arc<ImageSet>, schedule: NoiseSchedule) -> Self {
+        Self { images, schedule, coarse: CoarseTimestep::Independent }
+    }
+
+    /// The same examples with t₃₂ drawn by `coarse`.
+    pub fn aligned(self, coarse: CoarseTimestep) -> Self {
+        Self { coarse, ..self }
+    }
+
     fn example(&self, image: usize, seed: u64) -> Example {
         let r = self.images.resolution();
         let clean64 = self.images.chw(image);
         let clean32 = average_2x2(&clean64, r);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let t = self.schedule.len();
-        let (t64, t32) = (rng.random_range(0..t), rng.random_range(0..t));
+        // Both draws always happen, so that every rule sees the same noise.
+        let (t64, drawn) = (rng.random_range(0..t), rng.random_range(0..t));
+        let t32 = self.coarse.t32(t64, drawn, t);
         let mut normals = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.sample(StandardNormal)).collect() };
         let eps64 = normals(clean64.len());
         let eps32 = normals(clean32.len());
@@ -297,9 +312,28 @@ mod tests {
     }
 
     #[test]
+    fn noise_alignment_changes_only_the_coarse_timestep_and_its_noising() {
+        let images = Arc::new(ImageSet::from_pixels(2, (0..6).map(|k| vec![40 * k as u8; 12]).collect()).unwrap());
+        let items: Vec<(usize, u64)> = (0..6).map(|k| (k, 1000 + k as u64)).collect();
+        let batch = |coarse: CoarseTimestep| {
+            NoiseSource::new(images.clone(), NoiseSchedule::reference()).aligned(coarse).batch::<burn::backend::Flex>(&items, &Default::default())
+        };
+        let values = |t: &Tensor<burn::backend::Flex, 1>| t.clone().into_data().to_vec::<f32>().unwrap();
+        let (free, same, scaled) = (batch(CoarseTimestep::Independent), batch(CoarseTimestep::Same), batch(CoarseTimestep::Scaled(0.8)));
+        let t64 = values(&free.t64);
+        assert_eq!(values(&same.t64), t64, "t₆₄ is drawn the same way under every rule");
+        assert_eq!(values(&same.t32), t64);
+        assert_eq!(values(&scaled.t32), t64.iter().map(|t| (0.8 * *t as f64).floor() as f32).collect::<Vec<_>>());
+        assert_ne!(values(&free.t32), t64);
+        // The noise is the same draw; only x₃₂ is noised to another level.
+        assert_eq!(free.eps32.clone().into_data(), same.eps32.clone().into_data());
+        assert_eq!(free.x64.clone().into_data(), same.x64.clone().into_data());
+    }
+
+    #[test]
     fn a_dropping_loader_yields_whole_batches_of_a_new_subset_each_epoch() {
         let images = ImageSet::from_pixels(2, (0..10).map(|k| vec![k as u8; 12]).collect()).unwrap();
-        let source = Arc::new(NoiseSource { images: Arc::new(images), schedule: NoiseSchedule::reference() });
+        let source = Arc::new(NoiseSource::new(Arc::new(images), NoiseSchedule::reference()));
         let mut t = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap().train;
         t.batch_size = 4;
         let loader = EpochLoader::<burn::backend::Flex>::train(source, (0..10).collect(), &t, 1, Default::default());
@@ -313,7 +347,7 @@ mod tests {
     #[test]
     fn a_device_split_gives_each_device_its_part_of_every_batch_once_per_epoch() {
         let images = ImageSet::from_pixels(2, (0..10).map(|k| vec![k as u8; 12]).collect()).unwrap();
-        let source = Arc::new(NoiseSource { images: Arc::new(images), schedule: NoiseSchedule::reference() });
+        let source = Arc::new(NoiseSource::new(Arc::new(images), NoiseSchedule::reference()));
         let mut t = LiftConfig::from_toml(include_str!("../../configs/paper.toml")).unwrap().train;
         (t.batch_size, t.max_batches_per_epoch) = (4, 0);
         let one = EpochLoader::<burn::backend::Flex>::train(source.clone(), (0..10).collect(), &t, 1, Default::default());

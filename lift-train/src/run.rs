@@ -16,6 +16,7 @@ use lift_core::checkpoint::{save_module, ModelKind};
 use lift_core::config::{LiftConfig, ModelConfig};
 use lift_core::data::ImageSet;
 use lift_core::model::init::seeded_module;
+use lift_core::noise_alignment::{CoarseTimestep, NoiseAlignment};
 use lift_core::run::{git_commit, DatasetInfo, RunDir, RunInfo, Weights};
 use lift_core::{run_on_devices, BaselineUNet, Devices, LiftUNet, MultiBackendTask};
 
@@ -85,6 +86,7 @@ pub struct TrainOptions {
 pub fn train(opts: TrainOptions) -> Result<RunInfo> {
     let _lock = lift_core::lock::FolderLock::acquire(&opts.out, "lift-train")?;
     let run = RunDir(opts.out.clone());
+    let coarse = coarse_timesteps(&opts)?;
     let images = Arc::new(ImageSet::load(&opts.data, opts.config.model.resolution, opts.skip_bad_images)?);
     let completed = prepare_run_dir(&run, &opts)?;
     let (train_idx, valid_idx) = images.split(opts.config.train.validation_fraction, opts.config.train.seed);
@@ -129,7 +131,7 @@ pub fn train(opts: TrainOptions) -> Result<RunInfo> {
         opts.out.display()
     );
     let start = Instant::now();
-    let task = TrainTask { opts: opts.clone(), images, train_idx, valid_idx, first_epoch: completed + 1 };
+    let task = TrainTask { opts: opts.clone(), images, train_idx, valid_idx, first_epoch: completed + 1, coarse };
     let outcome = run_on_devices(&opts.devices, task)??;
     info.parameters = outcome.parameters;
     info.train_seconds += start.elapsed().as_secs_f64();
@@ -236,8 +238,19 @@ struct Outcome {
     stopped: Option<String>,
 }
 
+/// How t₃₂ follows t₆₄ in this run, read before anything else so that a bad rule or path file
+/// stops it at once.
+fn coarse_timesteps(opts: &TrainOptions) -> Result<CoarseTimestep> {
+    let alignment = &opts.config.train.noise_alignment;
+    if opts.model == ModelKind::Baseline && *alignment != NoiseAlignment::Independent {
+        bail!("train.noise_alignment = {alignment}: the baseline has no coarse input to align (it applies to LIFT)");
+    }
+    alignment.resolve(opts.config.schedule.build().len())
+}
+
 struct TrainTask {
     opts: TrainOptions,
+    coarse: CoarseTimestep,
     images: Arc<ImageSet>,
     train_idx: Vec<usize>,
     valid_idx: Vec<usize>,
@@ -291,7 +304,7 @@ impl TrainTask {
             export_weights::<B, M>(model.valid(), &run)?;
             return Ok(Outcome { parameters, epochs_completed: resumed, stopped: None });
         }
-        let source = Arc::new(NoiseSource { images: self.images.clone(), schedule: opts.config.schedule.build() });
+        let source = Arc::new(NoiseSource::new(self.images.clone(), opts.config.schedule.build()).aligned(self.coarse.clone()));
         let train = EpochLoader::<B>::train(source.clone(), self.train_idx.clone(), t, self.first_epoch, device.clone()).for_devices(devices.len());
         let valid = EpochLoader::<B::InnerBackend>::valid(source, self.valid_idx.clone(), t.batch_size, t.seed, device.clone());
         let interrupter = Interrupter::new();

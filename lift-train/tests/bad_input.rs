@@ -33,6 +33,11 @@ fn bad_flags_and_files_are_named() {
     refuses(&["--config", c, "--model", "lift", "--data", "/no/such/folder", "--out", o], "/no/such/folder");
     refuses(&["--config", c, "--model", "lift", "--set", "train.epoch=3", "--print-config"], "--set train.epoch=3");
     refuses(&["--config", c, "--model", "lift", "--set", "epochs", "--print-config"], "--set 'epochs'");
+    refuses(&["--config", c, "--model", "lift", "--set", "train.noise_alignment=scaled:-1", "--print-config"], "scaled:-1");
+    let no_path = dir.join("no-such-path.json");
+    let aligned = format!("train.noise_alignment=path:{}", no_path.display());
+    refuses(&["--config", c, "--model", "lift", "--set", &aligned, "--data", e, "--out", o], no_path.to_str().unwrap());
+    refuses(&["--config", c, "--model", "baseline", "--set", "train.noise_alignment=same", "--data", e, "--out", o], "train.noise_alignment");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

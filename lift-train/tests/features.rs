@@ -57,7 +57,7 @@ where
     O: burn::optim::Optimizer<Diffusion<A, LiftUNet<A>>, A>,
 {
     let dev = Default::default();
-    let source = Arc::new(NoiseSource { images: images(16, c.model.resolution), schedule: NoiseSchedule::reference() });
+    let source = Arc::new(NoiseSource::new(images(16, c.model.resolution), NoiseSchedule::reference()));
     let loader = EpochLoader::<A>::train(source, (0..16).collect(), t, 1, dev);
     let per_epoch = 16 / t.batch_size;
     let mut model = Diffusion::new(initial_lift::<A>(&c.model, 5, &dev), StepPlan::new(t.clone(), per_epoch / t.accumulate, 0, None));
@@ -130,7 +130,7 @@ fn accumulating_two_half_batches_equals_one_full_batch() {
     }
     // The clip (0.05) was active: the gradients' global norm is above it.
     let dev = Default::default();
-    let source = Arc::new(NoiseSource { images: images(16, c.model.resolution), schedule: NoiseSchedule::reference() });
+    let source = Arc::new(NoiseSource::new(images(16, c.model.resolution), NoiseSchedule::reference()));
     let batch = EpochLoader::<A>::train(source, (0..16).collect(), &full, 1, dev).batch_of(1, 0);
     let model = Diffusion::new(initial_lift::<A>(&c.model, 5, &dev), StepPlan::new(full.clone(), 2, 0, None));
     let norm: f32 = grad_norm::<A, _>(&model.net, &TrainStep::step(&model, batch).grads).unwrap().into_scalar();
@@ -148,7 +148,7 @@ fn step_gradient(t: &TrainConfig, c: &LiftConfig, threads: usize) -> (Vec<f32>, 
     }
     lift_cpu::threads::run_in_pool(threads, || {
         let dev = Default::default();
-        let source = Arc::new(NoiseSource { images: images(16, c.model.resolution), schedule: NoiseSchedule::reference() });
+        let source = Arc::new(NoiseSource::new(images(16, c.model.resolution), NoiseSchedule::reference()));
         let batch = EpochLoader::<A>::train(source, (0..16).collect(), t, 1, dev).batch_of(1, 0);
         let model = Diffusion::new(initial_lift::<A>(&c.model, 5, &dev), StepPlan::new(t.clone(), 2, 0, None));
         let out = TrainStep::step(&model, batch);
@@ -282,7 +282,7 @@ fn summed_device_gradients_step_as_their_mean() {
     let mut t = c.train.clone();
     (t.batch_size, t.grad_clip) = (8, 1e9);
     let dev = Default::default();
-    let source = Arc::new(NoiseSource { images: images(8, c.model.resolution), schedule: NoiseSchedule::reference() });
+    let source = Arc::new(NoiseSource::new(images(8, c.model.resolution), NoiseSchedule::reference()));
     let items = EpochLoader::<A>::train(source.clone(), (0..8).collect(), &t, 1, dev).epoch_items(1);
     let net = initial_lift::<A>(&c.model, 5, &dev);
     let one = Diffusion::new(net.clone(), StepPlan::new(t.clone(), 1, 0, None));

@@ -37,7 +37,7 @@ fn image() -> (Arc<ImageSet>, Vec<f32>, Vec<f32>) {
 fn a_batch_noises_each_scale_at_its_own_timestep_with_its_own_noise() {
     let (images, clean64, clean32) = image();
     let schedule = NoiseSchedule::reference();
-    let source = NoiseSource { images, schedule: schedule.clone() };
+    let source = NoiseSource::new(images, schedule.clone());
     let mut distinct_times = 0;
     for seed in 0..8u64 {
         let b: NoisedBatch<B> = source.batch(&[(0, seed)], &Default::default());

@@ -77,7 +77,7 @@ fn options(config: LiftConfig, model: ModelKind, data: &Path, out: &Path) -> Tra
 
 fn fixed_batch_loss<M: Denoiser<B>>(model: &M, data: &Path, config: &LiftConfig) -> f32 {
     let images = Arc::new(ImageSet::load(data, config.model.resolution, false).unwrap());
-    let source = Arc::new(NoiseSource { images: images.clone(), schedule: NoiseSchedule::reference() });
+    let source = Arc::new(NoiseSource::new(images.clone(), NoiseSchedule::reference()));
     let loader = EpochLoader::<B>::valid(source, (0..16).collect(), 16, 7, Default::default());
     model.losses(&loader.batch_of(1, 0)).total.into_scalar()
 }

@@ -77,7 +77,7 @@ pub fn numbers<B: AutodiffBackend>(config: &LiftConfig, weights: &[u8], device: 
     // One training step on a seeded batch of generated images.
     let images = (0..4).map(|k| (0..r * r * 3).map(|i| ((i * (k + 3) * 37) % 256) as u8).collect()).collect();
     let set = Arc::new(ImageSet::from_pixels(r, images).expect("4 images of the right size"));
-    let source = Arc::new(NoiseSource { images: set, schedule: NoiseSchedule::reference() });
+    let source = Arc::new(NoiseSource::new(set, NoiseSchedule::reference()));
     let batch = EpochLoader::<B>::valid(source, (0..4).collect(), 4, 3, device.clone()).batch_of(1, 0);
     let losses = model.losses(&batch);
     let loss = losses.total.clone().into_scalar().elem::<f64>();

@@ -204,7 +204,7 @@ fn forward_backward<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: Mo
 
 fn train_step<B: AutodiffBackend>(timer: &Timer, config: &LiftConfig, kind: ModelKind, device: &B::Device) -> Vec<f64> {
     let (b, m) = (timer.batch, &config.model);
-    let source = Arc::new(NoiseSource { images: random_images(b, m.resolution), schedule: NoiseSchedule::reference() });
+    let source = Arc::new(NoiseSource::new(random_images(b, m.resolution), NoiseSchedule::reference()));
     let train = TrainConfig { batch_size: b, ..config.train.clone() };
     let batch = EpochLoader::<B>::train(source, (0..b).collect(), &train, 1, device.clone()).batch_of(1, 0);
     let plan = StepPlan::new(train.clone(), 1, 0, None);

@@ -236,7 +236,7 @@ impl BackendTask for Probe {
         let start = Instant::now();
         let (c, m) = (&self.config, &self.config.model);
         let b = c.train.batch_size;
-        let source = Arc::new(NoiseSource { images: self.images.clone(), schedule: c.schedule.build() });
+        let source = Arc::new(NoiseSource::new(self.images.clone(), c.schedule.build()));
         let batch = EpochLoader::<B>::train(source, (0..self.images.len()).collect(), &c.train, 1, device.clone()).batch_of(1, 0);
         let train_rate = |seconds: f64| b as f64 / seconds;
         let plan = || StepPlan::new(c.train.clone(), 1, 0, None);
