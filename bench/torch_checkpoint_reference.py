@@ -88,12 +88,13 @@ class TimestepFeatures(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """GN-SiLU-conv3x3, + Linear(SiLU(time)), GN-SiLU-conv3x3, + skip (1x1 conv if widths differ)."""
+    """GN-SiLU-conv3x3, + Linear(SiLU(time)), GN-SiLU-conv3x3, + skip (1x1 conv if widths differ).
+    time_dim None: no time projection (the no_t ablation)."""
 
     def __init__(self, c_in, c_out, time_dim):
         super().__init__()
         # registration order = the original's state-dict order
-        self.time_mlp = nn.Linear(time_dim, c_out)
+        self.time_mlp = nn.Linear(time_dim, c_out) if time_dim else None
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         self.norm1 = nn.GroupNorm(GROUPS, c_in)
@@ -104,7 +105,8 @@ class ResBlock(nn.Module):
 
     def forward(self, x, temb):
         h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.time_mlp(F.silu(temb)).unsqueeze(-1).unsqueeze(-1)
+        if self.time_mlp is not None:
+            h = h + self.time_mlp(F.silu(temb)).unsqueeze(-1).unsqueeze(-1)
         h = self.conv2(F.silu(self.norm2(h)))
         return h + self.shortcut(x)
 
@@ -134,16 +136,26 @@ class SelfAttention(nn.Module):
 
 
 class UNet(nn.Module):
-    """Encoder/bottleneck/decoder of the original; `dual` adds the second timestep and time_combine."""
+    """Encoder/bottleneck/decoder of the original; `dual` adds the second timestep and time_combine.
 
-    def __init__(self, hidden_dims, c_in, c_out, dual, embed_dim=None, time_dim=None, attn_min=ATTN_MIN):
+    The ablations (later-experiments.md §4): `coarse_input` takes x64 and x32 (upsampled bilinearly,
+    concatenated) with t64 only and predicts eps64; `timed` False drops the time embedding and every
+    residual block's time projection (no_t)."""
+
+    def __init__(self, hidden_dims, c_in, c_out, dual, embed_dim=None, time_dim=None, attn_min=ATTN_MIN,
+                 coarse_input=False, timed=True):
         super().__init__()
         dims = list(hidden_dims)
         embed_dim = embed_dim or dims[0]
         time_dim = time_dim or 4 * dims[0]
         self.dual = dual
-        self.time_mlp = nn.Sequential(TimestepFeatures(embed_dim), nn.Linear(embed_dim, time_dim),
-                                      nn.SiLU(), nn.Linear(time_dim, time_dim))
+        self.coarse_input = coarse_input
+        if timed:
+            self.time_mlp = nn.Sequential(TimestepFeatures(embed_dim), nn.Linear(embed_dim, time_dim),
+                                          nn.SiLU(), nn.Linear(time_dim, time_dim))
+        else:
+            self.time_mlp = None
+            time_dim = None
         if dual:
             self.time_combine = nn.Sequential(nn.Linear(2 * time_dim, time_dim), nn.SiLU(),
                                               nn.Linear(time_dim, time_dim))
@@ -199,6 +211,11 @@ class UNet(nn.Module):
             out = self._levels(x, temb)
             eps32 = F.interpolate(out[:, 3:6], size=small, mode='bilinear', align_corners=False)
             return out[:, 0:3], eps32
+        if self.coarse_input:
+            x64, x32, t64 = args
+            temb = self.time_mlp(t64) if self.time_mlp is not None else None
+            x = torch.cat([x64, F.interpolate(x32, size=x64.shape[-2:], mode='bilinear', align_corners=False)], 1)
+            return self._levels(x, temb)
         x, t = args
         return self._levels(x, self.time_mlp(t))
 
@@ -206,6 +223,8 @@ class UNet(nn.Module):
 def build(kind, dims, embed_dim=None, time_dim=None, attn_min=ATTN_MIN):
     if kind == 'lift':
         return UNet(dims, 6, 6, True, embed_dim, time_dim, attn_min)
+    if kind in ('single-t', 'no-t'):
+        return UNet(dims, 6, 3, False, embed_dim, time_dim, attn_min, coarse_input=True, timed=kind == 'single-t')
     return UNet(dims, 3, 3, False, embed_dim, time_dim, attn_min)
 
 

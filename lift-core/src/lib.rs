@@ -25,6 +25,7 @@ pub mod run;
 pub mod sampler;
 pub mod schedule;
 pub mod seed;
+pub mod single_output_sampling;
 pub mod strategy;
 pub mod study;
 pub mod timesteps;

@@ -17,7 +17,7 @@ pub struct BaselineUNet<B: Backend> {
 impl<B: Backend> BaselineUNet<B> {
     /// Builds the model for a validated `config`.
     pub fn new(config: &ModelConfig, device: &B::Device) -> Self {
-        Self { time: TimeEmbedding::new(config.time_embed_dim, config.time_dim, device), body: UNetBody::new(config, 3, 3, device) }
+        Self { time: TimeEmbedding::new(config.time_embed_dim, config.time_dim, device), body: UNetBody::new(config, 3, 3, true, device) }
     }
 
     /// Predicts the noise.
@@ -25,6 +25,6 @@ impl<B: Backend> BaselineUNet<B> {
     /// # Shapes
     /// - `x`: `[batch, 3, res, res]`, `t`: `[batch]` → `[batch, 3, res, res]`
     pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 1>) -> Tensor<B, 4> {
-        self.body.forward(x, self.time.forward(t))
+        self.body.forward(x, Some(self.time.forward(t)))
     }
 }

@@ -24,7 +24,7 @@ impl<B: Backend> LiftUNet<B> {
         Self {
             time: TimeEmbedding::new(config.time_embed_dim, config.time_dim, device),
             combine: Mlp::new(2 * config.time_dim, config.time_dim, device),
-            body: UNetBody::new(config, 6, 6, device),
+            body: UNetBody::new(config, 6, 6, true, device),
         }
     }
 
@@ -38,7 +38,7 @@ impl<B: Backend> LiftUNet<B> {
         let t = Tensor::cat(vec![self.time.forward(t64), self.time.forward(t32)], 1);
         let t = self.combine.forward(t);
         let x = Tensor::cat(vec![x64, upsample_2x(x32)], 1);
-        let mut out = self.body.forward(x, t).chunk(2, 1).into_iter();
+        let mut out = self.body.forward(x, Some(t)).chunk(2, 1).into_iter();
         let eps64 = out.next().expect("6 output channels");
         let eps32 = downsample_2x(out.next().expect("6 output channels"));
         (eps64, eps32)

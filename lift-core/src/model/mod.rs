@@ -1,4 +1,5 @@
-//! The denoising networks: the LIFT dual-timestep UNet and the single-scale baseline.
+//! The denoising networks: the LIFT dual-timestep UNet, the single-scale baseline and the
+//! single-output ablation models.
 
 pub mod attention;
 pub mod baseline;
@@ -8,7 +9,9 @@ pub mod lift;
 pub mod norm;
 pub mod resample;
 pub mod resblock;
+pub mod single_output;
 pub mod unet;
 
 pub use baseline::BaselineUNet;
 pub use lift::LiftUNet;
+pub use single_output::SingleOutputUNet;

@@ -1,5 +1,6 @@
-//! The UNet body shared by the LIFT model and the baseline: encoder, bottleneck, decoder, output
-//! head. The models differ only in input/output channels and in how the time vector is made.
+//! The UNet body shared by every model (LIFT, the baseline, the single-output ablations): encoder,
+//! bottleneck, decoder, output head. The models differ only in input/output channels and in how
+//! the time vector is made (or whether there is one).
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -44,9 +45,10 @@ pub struct UNetBody<B: Backend> {
 }
 
 impl<B: Backend> UNetBody<B> {
-    /// Builds the body for a validated `config`.
-    pub fn new(config: &ModelConfig, c_in: usize, c_out: usize, device: &B::Device) -> Self {
-        let (g, td, heads) = (config.groups, config.time_dim, config.heads);
+    /// Builds the body for a validated `config`; `timed` = false leaves out every block's time
+    /// projection (the untimed ablation).
+    pub fn new(config: &ModelConfig, c_in: usize, c_out: usize, timed: bool, device: &B::Device) -> Self {
+        let (g, td, heads) = (config.groups, timed.then_some(config.time_dim), config.heads);
         let attn = |c: usize| (c >= config.attention_min_channels).then(|| SelfAttention::new(c, heads, g, device));
         let mut encoder = Vec::new();
         let mut prev = config.dims[0];
@@ -83,8 +85,9 @@ impl<B: Backend> UNetBody<B> {
     }
 
     /// # Shapes
-    /// - `x`: `[batch, c_in, res, res]`, `t`: `[batch, time_dim]` → `[batch, c_out, res, res]`
-    pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 2>) -> Tensor<B, 4> {
+    /// - `x`: `[batch, c_in, res, res]`, `t`: `[batch, time_dim]` (`None` for an untimed body) →
+    ///   `[batch, c_out, res, res]`
+    pub fn forward(&self, x: Tensor<B, 4>, t: Option<Tensor<B, 2>>) -> Tensor<B, 4> {
         let mut h = self.conv_in.fast_forward(x);
         let mut skips = Vec::with_capacity(self.encoder.len());
         for level in &self.encoder {

@@ -1,0 +1,86 @@
+//! The single-output ablation models (`single_t`, `no_t`) against a PyTorch re-implementation
+//! written from the spec (`bench/torch_checkpoint_reference.py` through
+//! `bench/ablation_models_check.py`): our weights, under the original's key names, load strictly into
+//! it and its float64 forward pass gives our outputs; its parameter counts at the paper's widths
+//! equal ours. Skipped without python3-torch unless LIFT_REQUIRE_TORCH is set (CI).
+
+use std::path::Path;
+use std::process::Command;
+
+use burn::backend::Flex;
+use burn::module::Module;
+use burn::tensor::{Distribution, Tensor};
+use lift_analyze::npz::{write_npz, NpyArray};
+use lift_analyze::torch_import::keys::StateDictCollector;
+use lift_core::model::init::seeded_module;
+use lift_core::model::SingleOutputUNet;
+use lift_core::seed::seeded_tensor;
+use lift_core::{LiftConfig, ModelConfig};
+
+fn python() -> Option<&'static str> {
+    let found =
+        ["/usr/bin/python3", "python3"].into_iter().find(|py| Command::new(py).args(["-c", "import torch, numpy"]).output().is_ok_and(|o| o.status.success()));
+    if found.is_none() {
+        assert!(std::env::var_os("LIFT_REQUIRE_TORCH").is_none(), "LIFT_REQUIRE_TORCH is set but no python3 imports torch");
+        eprintln!("skipped: no python3 with torch (apt-get install python3-torch)");
+    }
+    found
+}
+
+fn check(args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/ablation_models_check.py");
+    let out = Command::new(python().expect("checked")).arg(script).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+fn config(file: &str) -> ModelConfig {
+    LiftConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs").join(file)).unwrap().model
+}
+
+fn values(t: Tensor<Flex, 4>) -> (Vec<usize>, Vec<f64>) {
+    (t.dims().to_vec(), t.into_data().to_vec::<f32>().unwrap().into_iter().map(f64::from).collect())
+}
+
+#[test]
+fn single_output_models_match_pytorch_built_from_the_spec() {
+    if python().is_none() {
+        return;
+    }
+    let mut c = config("tiny.toml");
+    (c.dims, c.attention_min_channels, c.resolution) = (vec![8, 16], 16, 16);
+    let dev = Default::default();
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, timed) in [("single-t", true), ("no-t", false)] {
+        let model = seeded_module(SingleOutputUNet::<Flex>::new(&c, timed, &dev), 7);
+        let mut state = StateDictCollector::default();
+        model.visit(&mut state);
+        assert!(state.errors.is_empty(), "{:?}", state.errors);
+        let x64 = seeded_tensor::<Flex, 4>([2, 3, 16, 16], Distribution::Normal(0.0, 1.0), 1, &dev);
+        let x32 = seeded_tensor::<Flex, 4>([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), 2, &dev);
+        let t64 = Tensor::<Flex, 1>::from_floats([17.0, 640.0], &dev);
+        let out = model.forward(x64.clone(), x32.clone(), t64.clone());
+        let mut arrays: Vec<(String, NpyArray)> =
+            state.tensors.iter().map(|(k, t)| (k.clone(), NpyArray::f64(t.shape.clone(), t.data.iter().map(|v| *v as f64).collect()))).collect();
+        for (name, t) in [("input.x64", x64), ("input.x32", x32), ("output", out)] {
+            let (shape, v) = values(t);
+            arrays.push((name.into(), NpyArray::f64(shape, v)));
+        }
+        arrays.push(("input.t64".into(), NpyArray::f64(vec![2], vec![17.0, 640.0])));
+        let file = dir.path().join(format!("{kind}.npz"));
+        write_npz(&file, &arrays.iter().map(|(k, a)| (k.as_str(), a.clone())).collect::<Vec<_>>()).unwrap();
+        let text = check(&["forward", kind, "8,16", &c.time_embed_dim.to_string(), &c.time_dim.to_string(), "16", file.to_str().unwrap()]);
+        let field = |name: &str| text.split_whitespace().skip_while(|w| *w != name).nth(1).unwrap_or_else(|| panic!("{text}")).to_string();
+        let diff: f64 = field("max_abs_diff").parse().unwrap();
+        assert!(diff < 1e-5, "{kind}: {text}");
+        assert_eq!(field("params").parse::<usize>().unwrap(), model.num_params(), "{kind}");
+    }
+    // The paper's widths: counted by PyTorch from the spec's definitions, not by our code.
+    let paper = config("paper.toml");
+    let text = check(&["params"]);
+    for (kind, timed) in [("single-t", true), ("no-t", false)] {
+        let theirs: usize = text.lines().find_map(|l| l.strip_prefix(&format!("{kind} "))).unwrap_or_else(|| panic!("{text}")).trim().parse().unwrap();
+        assert_eq!(SingleOutputUNet::<Flex>::new(&paper, timed, &dev).num_params(), theirs, "{kind} at the paper's widths");
+    }
+}
