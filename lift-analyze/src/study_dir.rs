@@ -84,7 +84,11 @@ impl StudyDir {
         self.stage("mse").join("mse.json")
     }
 
-    /// The MSE tests' chart.
+    /// The super-resolution comparison: `sr.json`, `sr.md` and the figure `sr.png`.
+    pub fn super_resolution(&self) -> PathBuf {
+        self.stage("sr")
+    }
+
     /// A figure of the report.
     pub fn figure(&self, name: &str) -> PathBuf {
         self.stage("figures").join(name)

@@ -21,6 +21,13 @@ use crate::evaluate::mean_std;
 use crate::fid::resize::{resize_matrix, Resize};
 use crate::image_quality::{psnr, ssim, Planes};
 
+/// The comparison's files in its output folder: scores, table, figure.
+pub const SR_JSON: &str = "sr.json";
+pub const SR_TABLE: &str = "sr.md";
+pub const SR_FIGURE: &str = "sr.png";
+/// Rows of the figure (the table covers every image).
+pub const FIGURE_ROWS: usize = 8;
+
 /// What `lift-analyze super-resolve` was asked to do.
 #[derive(Debug, Clone)]
 pub struct SuperResolveJob {

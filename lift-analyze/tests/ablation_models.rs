@@ -5,7 +5,6 @@
 //! equal ours. Skipped without python3-torch unless LIFT_REQUIRE_TORCH is set (CI).
 
 use std::path::Path;
-use std::process::Command;
 
 use burn::backend::Flex;
 use burn::module::Module;
@@ -17,22 +16,10 @@ use lift_core::model::SingleOutputUNet;
 use lift_core::seed::seeded_tensor;
 use lift_core::{LiftConfig, ModelConfig};
 
-fn python() -> Option<&'static str> {
-    let found =
-        ["/usr/bin/python3", "python3"].into_iter().find(|py| Command::new(py).args(["-c", "import torch, numpy"]).output().is_ok_and(|o| o.status.success()));
-    if found.is_none() {
-        assert!(std::env::var_os("LIFT_REQUIRE_TORCH").is_none(), "LIFT_REQUIRE_TORCH is set but no python3 imports torch");
-        eprintln!("skipped: no python3 with torch (apt-get install python3-torch)");
-    }
-    found
-}
+mod common;
 
 fn check(args: &[&str]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/ablation_models_check.py");
-    let out = Command::new(python().expect("checked")).arg(script).args(args).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    text
+    common::run_bench_script("ablation_models_check.py", args)
 }
 
 fn config(file: &str) -> ModelConfig {
@@ -45,7 +32,7 @@ fn values(t: Tensor<Flex, 4>) -> (Vec<usize>, Vec<f64>) {
 
 #[test]
 fn single_output_models_match_pytorch_built_from_the_spec() {
-    if python().is_none() {
+    if common::torch_python().is_none() {
         return;
     }
     let mut c = config("tiny.toml");

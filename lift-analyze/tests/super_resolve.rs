@@ -4,13 +4,12 @@
 //! is skipped without python3-torch unless LIFT_REQUIRE_TORCH is set (`cargo xtask test`, CI).
 
 use std::path::Path;
-use std::process::Command;
 
 use lift_analyze::super_resolve::SrReport;
 use lift_core::ModelKind;
 
 mod common;
-use common::{fake_run_on, lift_analyze};
+use common::{fake_run_on, lift_analyze, run_bench_script, torch_python};
 
 /// `n` 16×16 PNGs of pseudo-random texture (so that bicubic is far from exact).
 fn textured_folder(name: &str, n: usize) -> std::path::PathBuf {
@@ -74,18 +73,10 @@ fn super_resolve_scores_lift_and_bicubic_against_the_real_images() {
 }
 
 fn check_bicubic_with_torch(json: &Path, report: &SrReport) {
-    let Some(python) = ["/usr/bin/python3", "python3"]
-        .into_iter()
-        .find(|py| Command::new(py).args(["-c", "import torch, numpy, PIL"]).output().is_ok_and(|o| o.status.success()))
-    else {
-        assert!(std::env::var_os("LIFT_REQUIRE_TORCH").is_none(), "LIFT_REQUIRE_TORCH is set but no python3 imports torch, numpy and PIL");
-        eprintln!("skipped the PyTorch side: no python3 with torch, numpy and PIL");
+    if torch_python().is_none() {
         return;
-    };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/super_resolve_check.py");
-    let out = Command::new(python).arg(script).arg(json).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
+    }
+    let text = run_bench_script("super_resolve_check.py", &[json]);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), report.images.len(), "{text}");
     for (line, s) in lines.iter().zip(&report.images) {

@@ -5,13 +5,14 @@
 //! it that part is skipped, unless LIFT_REQUIRE_TORCH is set (`cargo xtask test`, CI).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use burn::backend::Flex;
 use lift_analyze::torch_export::{export, state_dict, ExportFormat, ExportJob, WeightSets};
 use lift_analyze::torch_import::{import, ImportJob};
 use lift_core::run::{load_run, RunDir};
 use lift_core::{ModelKind, Weights};
+
+mod common;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch").join(name)
@@ -24,24 +25,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A python3 that imports torch, or None (then the test says it skipped, or fails under CI).
-fn python() -> Option<&'static str> {
-    let found =
-        ["/usr/bin/python3", "python3"].into_iter().find(|py| Command::new(py).args(["-c", "import torch, numpy"]).output().is_ok_and(|o| o.status.success()));
-    if found.is_none() {
-        assert!(std::env::var_os("LIFT_REQUIRE_TORCH").is_none(), "LIFT_REQUIRE_TORCH is set but no python3 imports torch");
-        eprintln!("skipped the PyTorch side: no python3 with torch (apt-get install python3-torch)");
-    }
-    found
-}
-
 fn run_python(args: &[&str]) -> String {
-    let py = python().expect("checked by the caller");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/torch_export_check.py");
-    let out = Command::new(py).arg(script).args(args).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{text}");
-    text
+    common::run_bench_script("torch_export_check.py", args)
 }
 
 fn bits(run: &Path, which: Weights) -> Vec<(String, Vec<usize>, Vec<u32>)> {
@@ -73,7 +58,7 @@ fn exports_load_in_pytorch_and_come_back_bit_for_bit() {
 
         // PyTorch runs the export on the fixture's inputs; our model must give the same outputs.
         let back = dir.join("back");
-        if python().is_some() {
+        if common::torch_python().is_some() {
             let outputs_npz = dir.join("torch_outputs.npz");
             let inputs = fixture(&format!("{name}_check.npz"));
             let (i, o, p) = (inputs.to_str().unwrap(), outputs_npz.to_str().unwrap(), pth.to_str().unwrap());
@@ -146,7 +131,7 @@ fn paper_widths_have_the_originals_keys_shapes_and_order() {
         let ours: Vec<(String, Vec<usize>)> = state_dict(&model).unwrap().into_iter().map(|(k, t)| (k, t.shape)).collect();
         assert_eq!(ours.len(), tensors);
         assert_eq!(ours.iter().map(|(_, s)| s.iter().product::<usize>()).sum::<usize>(), parameters);
-        if python().is_some() {
+        if common::torch_python().is_some() {
             let listed = run_python(&["--list-keys", "64,128,256,512", "--model", name]);
             let theirs: Vec<(String, Vec<usize>)> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
             assert_eq!(ours, theirs, "{name}: names, shapes and order as the original's state_dict()");

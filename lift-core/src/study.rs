@@ -107,6 +107,8 @@ pub struct StudyConfig {
     pub mse_protocol: MseProtocol,
     /// Weights of the MSE tests (the original: raw).
     pub mse_weights: Weights,
+    /// Images super-resolved by the LIFT model in the super-resolution comparison (held-out ones first).
+    pub sr_images: usize,
     /// Weights whose heatmaps, paths and samples are evaluated (the original's later tables: raw
     /// and EMA; a single name is accepted).
     #[serde(deserialize_with = "one_or_many")]
@@ -137,6 +139,7 @@ impl Default for StudyConfig {
             mse_timestep: 500,
             mse_protocol: MseProtocol::Reference,
             mse_weights: Weights::Raw,
+            sr_images: 32,
             weights: vec![Weights::Raw, Weights::Ema],
             eval_epochs: EpochSpec::Every(200),
             batch: 64,
@@ -154,6 +157,7 @@ impl StudyConfig {
             ("study.fid_images", self.fid_images),
             ("study.seeds", self.seeds),
             ("study.mse_samples", self.mse_samples),
+            ("study.sr_images", self.sr_images),
             ("study.batch", self.batch),
         ] {
             if value == 0 {

@@ -91,6 +91,7 @@ fn check_artifacts(out: &Path) {
         "| KID×10³ (reference)",
         "## DP cost variants",
         "## Chain-rule variants of DP-Total",
+        "## Super-resolution",
         "LIFT DP-mult",
         "DP-Total, dx-dlambda",
         "DP-Total, dx0-dlambda",
@@ -107,6 +108,7 @@ fn check_artifacts(out: &Path) {
         "figures/fid-ema.png",
         "figures/cost-fid.png",
         "figures/nearest-dp-total.png",
+        "sr/sr.png",
     ] {
         assert!(report.contains(figure) && out.join(figure).exists(), "{figure}");
     }

@@ -10,10 +10,7 @@ use lift_core::timesteps::TimestepRule;
 use lift_core::{run_on, LiftConfig};
 
 use super::args::{count, DataArgs, RunArgs};
-use crate::super_resolve::{panels_figure, SuperResolveJob};
-
-/// Rows of the figure (the table covers every image).
-const FIGURE_ROWS: usize = 8;
+use crate::super_resolve::{panels_figure, SuperResolveJob, FIGURE_ROWS, SR_FIGURE, SR_JSON, SR_TABLE};
 
 #[derive(Args)]
 pub struct SuperResolveArgs {
@@ -54,9 +51,9 @@ pub fn super_resolve(a: SuperResolveArgs) -> Result<()> {
         batch: a.batch.unwrap_or(config.study.batch),
     };
     let (report, panels) = run_on(a.run.device.main(), job)??;
-    lift_core::io::write_json(&a.out.join("sr.json"), &report)?;
-    lift_core::io::write_atomic(&a.out.join("sr.md"), report.markdown().as_bytes())?;
-    panels_figure(&panels, report.resolution, FIGURE_ROWS, &a.out.join("sr.png"))?;
+    lift_core::io::write_json(&a.out.join(SR_JSON), &report)?;
+    lift_core::io::write_atomic(&a.out.join(SR_TABLE), report.markdown().as_bytes())?;
+    panels_figure(&panels, report.resolution, FIGURE_ROWS, &a.out.join(SR_FIGURE))?;
     print!("{}", report.markdown());
     println!("→ {} (sr.json, sr.md, sr.png: coarse input | bicubic | LIFT | real)", a.out.display());
     Ok(())

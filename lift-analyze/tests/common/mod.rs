@@ -71,6 +71,28 @@ pub fn inception_weights() -> Option<PathBuf> {
     None
 }
 
+/// A python3 that imports torch, numpy and PIL (Debian's python3-torch and python3-pil), or None:
+/// the test then says it skipped its PyTorch side, or fails under LIFT_REQUIRE_TORCH (CI).
+pub fn torch_python() -> Option<&'static str> {
+    let imports = |py: &str| std::process::Command::new(py).args(["-c", "import torch, numpy, PIL"]).output().is_ok_and(|o| o.status.success());
+    let found = ["/usr/bin/python3", "python3"].into_iter().find(|py| imports(py));
+    if found.is_none() {
+        assert!(std::env::var_os("LIFT_REQUIRE_TORCH").is_none(), "LIFT_REQUIRE_TORCH is set but no python3 imports torch, numpy and PIL");
+        eprintln!("skipped the PyTorch side: no python3 with torch, numpy and PIL (apt-get install python3-torch python3-pil)");
+    }
+    found
+}
+
+/// Runs `bench/<script>` with `args` on [`torch_python`] (which the caller checked) and returns
+/// its output; fails the test when the script fails.
+pub fn run_bench_script<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench").join(script);
+    let out = std::process::Command::new(torch_python().expect("checked by the caller")).arg(path).args(args).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{script}: {text}");
+    text
+}
+
 /// Runs the `lift-analyze` binary with `args`; true when it succeeds.
 pub fn lift_analyze<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> bool {
     std::process::Command::new(env!("CARGO_BIN_EXE_lift-analyze")).args(args).status().unwrap().success()

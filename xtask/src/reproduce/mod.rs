@@ -24,9 +24,10 @@ use anyhow::{Context, Result};
 use lift_analyze::evaluate::{evaluate, EvaluateJob};
 use lift_analyze::mse_test::MseJob;
 use lift_analyze::study_dir::StudyDir;
+use lift_analyze::super_resolve::{panels_figure, SuperResolveJob, FIGURE_ROWS, SR_FIGURE, SR_JSON};
 use lift_analyze::sweep::Sweep;
 use lift_core::run::{RunDir, Weights};
-use lift_core::{run_on, DeviceSpec, Devices, LiftConfig, ModelKind};
+use lift_core::{run_on, DeviceSpec, Devices, LiftConfig, ModelKind, TimestepRule};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 use serde_json::json;
 
@@ -40,15 +41,15 @@ const EVERYTHING: &[Crate] = &[Crate::LiftCpu, Crate::LiftCore, Crate::LiftTrain
 /// The stages, their dependencies and code, with nominal durations (seconds on 2 CPU cores for
 /// smoke and tiny) for the progress estimate.
 fn stage_list(preset: Preset, peer: bool) -> Vec<StageSpec> {
-    let t: [f64; 10] = match preset {
-        Preset::Smoke => [5.0, 5.0, 10.0, 10.0, 10.0, 1.0, 60.0, 5.0, 5.0, 1.0],
-        Preset::Tiny => [10.0, 20.0, 540.0, 600.0, 200.0, 1.0, 1000.0, 30.0, 10.0, 1.0],
-        Preset::Paper => [60.0, 60.0, 86_400.0, 86_400.0, 18_000.0, 10.0, 36_000.0, 600.0, 60.0, 1.0],
+    let t: [f64; 11] = match preset {
+        Preset::Smoke => [5.0, 5.0, 10.0, 10.0, 10.0, 1.0, 60.0, 5.0, 5.0, 5.0, 1.0],
+        Preset::Tiny => [10.0, 20.0, 540.0, 600.0, 200.0, 1.0, 1000.0, 30.0, 30.0, 10.0, 1.0],
+        Preset::Paper => [60.0, 60.0, 86_400.0, 86_400.0, 18_000.0, 10.0, 36_000.0, 600.0, 600.0, 60.0, 1.0],
     };
     let s = |name, k: usize, deps, code| StageSpec { name, nominal: t[k], deps, code };
     let report_deps: &'static [&'static str] = match peer {
-        true => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures", "peer"],
-        false => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures"],
+        true => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "sr", "figures", "peer"],
+        false => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "sr", "figures"],
     };
     let mut stages = vec![
         s("data", 0, &[], &[Crate::Xtask]),
@@ -59,12 +60,13 @@ fn stage_list(preset: Preset, peer: bool) -> Vec<StageSpec> {
         s("paths", 5, &["heatmap"], ANALYSIS),
         s("evaluate", 6, &["data", "inception", "train-baseline", "train-lift", "paths"], ANALYSIS),
         s("mse", 7, &["data", "train-lift"], ANALYSIS),
-        s("figures", 8, &["heatmap", "paths", "evaluate", "mse"], ANALYSIS),
+        s("sr", 8, &["data", "train-lift"], ANALYSIS),
+        s("figures", 9, &["heatmap", "paths", "evaluate", "mse"], ANALYSIS),
     ];
     if peer {
         stages.push(StageSpec { name: "peer", nominal: t[2], deps: &["data", "inception", "train-baseline", "evaluate"], code: ANALYSIS });
     }
-    stages.push(s("report", 9, report_deps, EVERYTHING));
+    stages.push(s("report", 10, report_deps, EVERYTHING));
     stages
 }
 
@@ -137,6 +139,7 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     paths_stage(&mut stages, &study)?;
     evaluate_stage(&mut stages, &study)?;
     mse_stage(&mut stages, &study)?;
+    sr_stage(&mut stages, &study)?;
     stages.run("figures", json!({}), |_| figures::figures(&study.dir, &study.config))?;
     if args.peer {
         peer::peer_stage(&mut stages, &study)?;
@@ -311,6 +314,33 @@ fn mse_stage(stages: &mut Stages, study: &Study) -> Result<()> {
         let report = run_on(study.args.device.main(), job)??;
         lift_core::io::write_json(&study.dir.mse(), &report)?;
         Ok(Outputs { summary: json!({ "tests": report.tests.len() }), files: vec![study.dir.mse()] })
+    })?;
+    Ok(())
+}
+
+/// The LIFT model as a super-resolver against bicubic (main weights, final epoch).
+fn sr_stage(stages: &mut Stages, study: &Study) -> Result<()> {
+    let (c, st) = (&study.config, &study.config.study);
+    let images = st.sr_images.min(lift_core::data::list_images(&study.data)?.len());
+    let inputs = json!({ "images": images, "weights": st.main_weights(), "steps": c.sample.steps });
+    stages.run("sr", inputs, |_| {
+        let job = SuperResolveJob {
+            run: study.dir.run(ModelKind::Lift),
+            weights: st.main_weights(),
+            epoch: None,
+            data: study.data.clone(),
+            images,
+            steps: c.sample.steps,
+            protocol: TimestepRule::Fair,
+            seed: c.train.seed,
+            batch: st.batch,
+        };
+        let (report, panels) = run_on(study.args.device.main(), job)??;
+        let dir = study.dir.super_resolution();
+        let files = [dir.join(SR_JSON), dir.join(SR_FIGURE)];
+        lift_core::io::write_json(&files[0], &report)?;
+        panels_figure(&panels, report.resolution, FIGURE_ROWS, &files[1])?;
+        Ok(Outputs { summary: json!({ "images": report.images.len() }), files: files.into() })
     })?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use lift_analyze::evaluate::{mean_std, results_table, ResultRow};
 use lift_analyze::fidelity_table::fidelity_table;
 use lift_analyze::mse_test::MseReport;
 use lift_analyze::study_dir::StudyDir;
+use lift_analyze::super_resolve::{SrReport, SR_FIGURE, SR_JSON};
 use lift_core::metrics_csv::{self, IMAGES_PER_S, TRAIN_LOSS, VALID_EMA_LOSS, VALID_LOSS};
 use lift_core::run::{RunDir, RunInfo};
 use lift_core::study::StudyConfig;
@@ -65,6 +66,9 @@ pub fn render(i: &Inputs) -> Result<String> {
     cost_variants(&mut s, i, &rows, main)?;
     writeln!(s, "## MSE tests (t = {}, {} images, {} protocol, {} weights)\n", mse.timestep, mse.samples, mse.protocol, mse.weights)?;
     writeln!(s, "{}", mse.markdown())?;
+    let sr: SrReport = lift_core::io::read_json(&i.dir.super_resolution().join(SR_JSON))?;
+    writeln!(s, "## Super-resolution\n\n{}", sr.markdown())?;
+    writeln!(s, "Columns: the coarse input (enlarged), bicubic, LIFT, the real image.\n\n![super-resolution](sr/{SR_FIGURE})\n")?;
     path_costs(&mut s, i.dir, main)?;
     chain_rules(&mut s, i.dir, main)?;
     training(&mut s, i)?;
