@@ -108,7 +108,7 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Vec<ResultRow>> {
         let memo = memo.as_ref().and_then(|(_, m)| m.as_ref());
         let run_name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
         for snapshot in job.study.snapshots(info.epochs_completed)? {
-            for (strategy, protocol) in job.study.sample_sets().into_iter().filter(|(s, _)| s.model() == info.model) {
+            for (strategy, protocol) in job.study.sample_sets().into_iter().filter(|(s, _)| s.serves(info.model)) {
                 for seed in 0..job.study.seeds {
                     let path = match strategy.needs_heatmap() {
                         true => Some(path_file(job, snapshot, seed, strategy, protocol)?),

@@ -1,18 +1,26 @@
 //! `inspect` and `schedule`: what a configuration builds, and the noise schedule table.
 
 use burn::backend::Flex;
-use burn::module::Module;
-use lift_core::{BaselineUNet, LiftConfig, LiftUNet, NoiseSchedule};
+use clap::ValueEnum;
+use lift_core::run::Trained;
+use lift_core::{LiftConfig, ModelKind, NoiseSchedule};
 use serde::Serialize;
 
 /// Parameter counts and schedule summary of a configuration.
 #[derive(Debug, Serialize)]
 pub struct Inspection {
-    pub lift_params: usize,
-    pub baseline_params: usize,
+    /// Every model kind's parameter count: LIFT, baseline, then the ablations.
+    pub parameters: Vec<ModelParameters>,
     pub schedule: ScheduleSummary,
     /// The timesteps a "steps"-step sampler evaluates under the config's protocol.
     pub sampling_timesteps: Vec<usize>,
+}
+
+/// One network's size.
+#[derive(Debug, Serialize)]
+pub struct ModelParameters {
+    pub model: ModelKind,
+    pub parameters: usize,
 }
 
 /// The landmarks of a schedule.
@@ -35,13 +43,13 @@ pub struct ScheduleRow {
     pub log_snr: f64,
 }
 
-/// Builds both models on the CPU and counts their parameters.
+/// Builds every model on the CPU and counts its parameters.
 pub fn inspect(config: &LiftConfig) -> Inspection {
     let device = Default::default();
     let schedule = schedule_of(config);
+    let count = |&model: &ModelKind| ModelParameters { model, parameters: Trained::<Flex>::new(model, &config.model, &device).num_params() };
     Inspection {
-        lift_params: LiftUNet::<Flex>::new(&config.model, &device).num_params(),
-        baseline_params: BaselineUNet::<Flex>::new(&config.model, &device).num_params(),
+        parameters: ModelKind::value_variants().iter().map(count).collect(),
         schedule: summary(&schedule),
         sampling_timesteps: config.sample.protocol.timesteps(config.sample.steps, schedule.len()).expect("validated config"),
     }
@@ -73,13 +81,11 @@ pub fn schedule_table(s: &NoiseSchedule) -> Vec<ScheduleRow> {
 /// Human-readable form of an [`Inspection`].
 pub fn render(i: &Inspection) -> String {
     let s = &i.schedule;
+    let counts: String =
+        i.parameters.iter().map(|p| format!("{:<30}{:>12}\n", format!("{} parameters:", p.model.label()), group_thousands(p.parameters))).collect();
     format!(
-        "LIFT UNet parameters:     {:>12}\n\
-         baseline UNet parameters: {:>12}\n\
-         schedule: {} with {} timesteps, alpha_bar {:.6} .. {:.6}, SNR {:.6} .. {:.2}\n\
+        "{counts}schedule: {} with {} timesteps, alpha_bar {:.6} .. {:.6}, SNR {:.6} .. {:.2}\n\
          sampling timesteps ({} evaluations): {:?}\n",
-        group_thousands(i.lift_params),
-        group_thousands(i.baseline_params),
         s.kind,
         s.timesteps,
         s.alpha_bar_first,

@@ -47,6 +47,13 @@ pub(crate) enum Found {
 /// Finds the path of `request` on `map`; `heatmap_file` is recorded in the path's metadata.
 pub fn find_path(map: &Heatmap, heatmap_file: &Path, request: PathRequest, schedule: &NoiseSchedule) -> Result<PathFile> {
     let PathRequest { strategy, chain_rule, steps, max_jump } = request;
+    if !strategy.serves(map.meta.model) {
+        bail!(
+            "{} is the heatmap of a {} model (the fine block only): the {strategy} strategy needs LIFT's coarse output",
+            heatmap_file.display(),
+            map.meta.model
+        );
+    }
     let n = map.len();
     let errors = map.errors(chain_rule);
     let found = match strategy {
@@ -110,8 +117,9 @@ pub fn path_steps(strategy: Strategy, protocol: TimestepRule, steps: usize, trai
 }
 
 /// Writes, from the heatmap `file` of a snapshot's heatmap seed `seed`: the path of every
-/// heatmap strategy and protocol of `study`, the grid diagonal's (whose cost the report compares),
-/// and DP-Total under every chain rule (reference protocol). Returns the files.
+/// heatmap strategy and protocol of `study` that the heatmap's model can sample, the grid
+/// diagonal's (whose cost the report compares), and for LIFT DP-Total under every chain rule
+/// (reference protocol). Returns the files.
 pub fn write_study_paths(
     dir: &StudyDir,
     snapshot: Snapshot,
@@ -130,10 +138,11 @@ pub fn write_study_paths(
         files.push(out);
         Ok(())
     };
-    for (strategy, protocol) in study.sample_sets().into_iter().filter(|(s, _)| s.needs_heatmap() || *s == Strategy::Diagonal) {
+    let model = map.meta.model;
+    for (strategy, protocol) in study.sample_sets().into_iter().filter(|(s, _)| (s.needs_heatmap() || *s == Strategy::Diagonal) && s.serves(model)) {
         write(strategy, protocol, study.chain_rule, dir.path(snapshot, seed, strategy, protocol))?;
     }
-    for &chain in ChainRule::value_variants() {
+    for &chain in ChainRule::value_variants().iter().filter(|_| Strategy::DpTotal.serves(model)) {
         write(Strategy::DpTotal, TimestepRule::Reference, chain, dir.chain_rule_path(snapshot, seed, chain))?;
     }
     Ok(files)

@@ -22,8 +22,12 @@ fn check(args: &[&str]) -> String {
     common::run_bench_script("ablation_models_check.py", args)
 }
 
+fn full_config(file: &str) -> LiftConfig {
+    LiftConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs").join(file)).unwrap()
+}
+
 fn config(file: &str) -> ModelConfig {
-    LiftConfig::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs").join(file)).unwrap().model
+    full_config(file).model
 }
 
 fn values(t: Tensor<Flex, 4>) -> (Vec<usize>, Vec<f64>) {
@@ -66,8 +70,12 @@ fn single_output_models_match_pytorch_built_from_the_spec() {
     // The paper's widths: counted by PyTorch from the spec's definitions, not by our code.
     let paper = config("paper.toml");
     let text = check(&["params"]);
-    for (kind, timed) in [("single-t", true), ("no-t", false)] {
+    let inspected = lift_analyze::inspect::render(&lift_analyze::inspect::inspect(&full_config("paper.toml")));
+    for (kind, timed, label) in [("single-t", true, "single_t ablation"), ("no-t", false, "no_t ablation")] {
         let theirs: usize = text.lines().find_map(|l| l.strip_prefix(&format!("{kind} "))).unwrap_or_else(|| panic!("{text}")).trim().parse().unwrap();
         assert_eq!(SingleOutputUNet::<Flex>::new(&paper, timed, &dev).num_params(), theirs, "{kind} at the paper's widths");
+        // `inspect` lists the same count.
+        let line = inspected.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{inspected}"));
+        assert!(line.ends_with(&lift_analyze::inspect::group_thousands(theirs)), "{line}");
     }
 }

@@ -124,10 +124,7 @@ fn paper_widths_have_the_originals_keys_shapes_and_order() {
     let device = Default::default();
     // Counts from the original's checkpoints (shared spec, torch-checkpoint.md).
     for (kind, name, tensors, parameters) in [(ModelKind::Lift, "lift", 266, 58_475_206), (ModelKind::Baseline, "baseline", 262, 58_274_627)] {
-        let model = match kind {
-            ModelKind::Lift => lift_core::run::Trained::Lift(lift_core::LiftUNet::<Flex>::new(&config.model, &device)),
-            ModelKind::Baseline => lift_core::run::Trained::Baseline(lift_core::BaselineUNet::<Flex>::new(&config.model, &device)),
-        };
+        let model = lift_core::run::Trained::<Flex>::new(kind, &config.model, &device);
         let ours: Vec<(String, Vec<usize>)> = state_dict(&model).unwrap().into_iter().map(|(k, t)| (k, t.shape)).collect();
         assert_eq!(ours.len(), tensors);
         assert_eq!(ours.iter().map(|(_, s)| s.iter().product::<usize>()).sum::<usize>(), parameters);

@@ -39,7 +39,7 @@ pub use device::{run_on, run_on_devices, BackendTask, DeviceSpec, Devices, Multi
 pub use epochs::{EpochSpec, Snapshot};
 pub use kinds::{ModelKind, Weights};
 pub use lift_cpu::shard::{self, Shard};
-pub use model::{BaselineUNet, LiftUNet};
+pub use model::{BaselineUNet, LiftUNet, SingleOutputUNet};
 pub use overrides::Override;
 pub use path::{PathFile, SamplingPath};
 pub use schedule::NoiseSchedule;

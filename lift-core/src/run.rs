@@ -16,11 +16,13 @@ use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::load_module;
-use crate::config::LiftConfig;
+use burn::module::Module;
+
+use crate::checkpoint::{load_module, save_module};
+use crate::config::{LiftConfig, ModelConfig};
 use crate::kinds::ModelKind;
 pub use crate::kinds::Weights;
-use crate::model::{BaselineUNet, LiftUNet};
+use crate::model::{BaselineUNet, LiftUNet, SingleOutputUNet};
 
 /// Where the training images came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,11 +95,72 @@ impl RunDir {
     }
 }
 
-/// A trained network of either kind.
-#[allow(clippy::large_enum_variant)] // the two UNets differ by one small MLP; held once per command
+/// A trained network of any kind.
+#[allow(clippy::large_enum_variant)] // the UNets differ by one small MLP; held once per command
 pub enum Trained<B: Backend> {
     Lift(LiftUNet<B>),
     Baseline(BaselineUNet<B>),
+    /// `single-t` or `no-t` (`SingleOutputUNet::is_timed` tells which).
+    SingleOutput(SingleOutputUNet<B>),
+}
+
+impl<B: Backend> Trained<B> {
+    /// A freshly initialised network of `kind` for a validated `config`.
+    pub fn new(kind: ModelKind, config: &ModelConfig, device: &B::Device) -> Self {
+        match kind {
+            ModelKind::Lift => Self::Lift(LiftUNet::new(config, device)),
+            ModelKind::Baseline => Self::Baseline(BaselineUNet::new(config, device)),
+            ModelKind::SingleT | ModelKind::NoT => Self::SingleOutput(SingleOutputUNet::new(config, kind == ModelKind::SingleT, device)),
+        }
+    }
+
+    /// Applies `f` to the network as a module (any of the kinds).
+    pub fn map_module<M>(self, f: &mut M) -> Self
+    where
+        M: burn::module::ModuleMapper<B>,
+    {
+        match self {
+            Self::Lift(m) => Self::Lift(m.map(f)),
+            Self::Baseline(m) => Self::Baseline(m.map(f)),
+            Self::SingleOutput(m) => Self::SingleOutput(m.map(f)),
+        }
+    }
+
+    /// Visits the network's parameters.
+    pub fn visit_module<V: burn::module::ModuleVisitor<B>>(&self, v: &mut V) {
+        match self {
+            Self::Lift(m) => m.visit(v),
+            Self::Baseline(m) => m.visit(v),
+            Self::SingleOutput(m) => m.visit(v),
+        }
+    }
+
+    /// The number of parameters.
+    pub fn num_params(&self) -> usize {
+        match self {
+            Self::Lift(m) => m.num_params(),
+            Self::Baseline(m) => m.num_params(),
+            Self::SingleOutput(m) => m.num_params(),
+        }
+    }
+
+    /// Writes the weights atomically.
+    pub fn save(self, path: &Path) -> Result<()> {
+        match self {
+            Self::Lift(m) => save_module(m, path),
+            Self::Baseline(m) => save_module(m, path),
+            Self::SingleOutput(m) => save_module(m, path),
+        }
+    }
+
+    /// The same network with the weights in `path`.
+    pub fn load(self, path: &Path, device: &B::Device) -> Result<Self> {
+        Ok(match self {
+            Self::Lift(m) => Self::Lift(load_module(m, path, device)?),
+            Self::Baseline(m) => Self::Baseline(load_module(m, path, device)?),
+            Self::SingleOutput(m) => Self::SingleOutput(load_module(m, path, device)?),
+        })
+    }
 }
 
 /// A run's configuration, its description and the chosen weights, loaded on `device`.
@@ -142,10 +205,7 @@ pub fn load_run_at<B: Backend>(dir: &Path, which: Weights, epoch: Option<usize>,
             dir.display()
         );
     }
-    let model = match info.model {
-        ModelKind::Lift => Trained::Lift(load_module(LiftUNet::new(&config.model, device), &path, device)?),
-        ModelKind::Baseline => Trained::Baseline(load_module(BaselineUNet::new(&config.model, device), &path, device)?),
-    };
+    let model = Trained::new(info.model, &config.model, device).load(&path, device)?;
     Ok(TrainedRun { config, info, model })
 }
 

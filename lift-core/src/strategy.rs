@@ -91,11 +91,20 @@ impl Strategy {
         }
     }
 
-    /// The network this strategy samples from.
+    /// The network of the study's two that this strategy samples from.
     pub fn model(self) -> ModelKind {
         match self {
             Self::Baseline => ModelKind::Baseline,
             _ => ModelKind::Lift,
+        }
+    }
+
+    /// True when the strategy can sample a model of `kind`: the single-output ablations follow
+    /// the diagonal or their own DP-64 path (their heatmap has the fine block only).
+    pub fn serves(self, kind: ModelKind) -> bool {
+        match kind {
+            ModelKind::SingleT | ModelKind::NoT => matches!(self, Self::Diagonal | Self::Dp64),
+            _ => self.model() == kind,
         }
     }
 
@@ -165,6 +174,10 @@ mod tests {
             assert_eq!(s.to_string().parse::<Strategy>().unwrap(), *s);
         }
         assert_eq!(Strategy::Baseline.model(), ModelKind::Baseline);
+        let ablation: Vec<Strategy> = Strategy::value_variants().iter().copied().filter(|s| s.serves(ModelKind::NoT)).collect();
+        assert_eq!(ablation, [Strategy::Diagonal, Strategy::Dp64]);
+        assert!(Strategy::DpTotal.serves(ModelKind::Lift) && !Strategy::DpTotal.serves(ModelKind::SingleT));
+        assert!(!Strategy::Diagonal.serves(ModelKind::Baseline) && Strategy::Baseline.serves(ModelKind::Baseline));
         assert!(Strategy::DpW10.needs_cross_blocks() && !Strategy::DpTotal.needs_cross_blocks());
         assert!(Strategy::SnrMap.needs_heatmap() && !Strategy::Random32.needs_heatmap());
     }

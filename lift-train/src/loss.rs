@@ -4,19 +4,22 @@
 
 use burn::module::{Module, ModuleDisplay, ModuleMapper, Param};
 use burn::tensor::backend::Backend;
+use burn::tensor::Distribution;
 use burn::tensor::{FloatDType, Tensor};
 use lift_core::config::Precision;
 use lift_core::pipeline::{sample_baseline, sample_lift};
-use lift_core::{BaselineUNet, LiftUNet, NoiseSchedule, SamplingPath};
+use lift_core::seed::seeded_tensor;
+use lift_core::single_output_sampling::sample_rebuilt;
+use lift_core::{BaselineUNet, LiftUNet, NoiseSchedule, SamplingPath, SingleOutputUNet};
 
 use crate::batch::NoisedBatch;
 
 /// The loss and its parts on one batch.
 pub struct Losses<B: Backend> {
-    /// loss₆₄ + loss₃₂ (LIFT) or loss₆₄ (baseline).
+    /// loss₆₄ + loss₃₂ (LIFT) or loss₆₄ (baseline, single-output ablations).
     pub total: Tensor<B, 1>,
     pub loss_64: Tensor<B, 1>,
-    /// Zero for the baseline.
+    /// Zero for the networks without a coarse output.
     pub loss_32: Tensor<B, 1>,
 }
 
@@ -55,6 +58,23 @@ impl<B: Backend> Denoiser<B> for BaselineUNet<B> {
 
     fn sample(&self, schedule: &NoiseSchedule, timesteps: &[usize], x64: Tensor<B, 4>, _x32: Tensor<B, 4>) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
         (sample_baseline(self, schedule, timesteps, x64), None)
+    }
+}
+
+impl<B: Backend> Denoiser<B> for SingleOutputUNet<B> {
+    fn losses(&self, b: &NoisedBatch<B>) -> Losses<B> {
+        // The coarse input is noised at its own t₃₂, but only ε̂₆₄ is predicted and scored.
+        let loss_64 = mse(self.forward(b.x64.clone(), b.x32.clone(), b.t64.clone()), b.eps64.clone());
+        Losses { total: loss_64.clone(), loss_32: loss_64.zeros_like(), loss_64 }
+    }
+
+    fn sample(&self, schedule: &NoiseSchedule, timesteps: &[usize], x64: Tensor<B, 4>, x32: Tensor<B, 4>) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
+        // The coarse input is rebuilt from x̂₀ at every step; its fresh noise is fixed per step,
+        // so the grids of successive epochs compare like for like.
+        let (dims, device) = (x32.dims(), x32.device());
+        let fresh = |i: usize| seeded_tensor::<B, 4>(dims, Distribution::Normal(0.0, 1.0), 0x5EED_0000 + i as u64, &device);
+        let denoise = |a, b, t64, _t32| self.forward(a, b, t64);
+        (sample_rebuilt(denoise, schedule, &SamplingPath::diagonal(timesteps), x64, fresh), None)
     }
 }
 

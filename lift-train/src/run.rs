@@ -18,7 +18,7 @@ use lift_core::data::ImageSet;
 use lift_core::model::init::seeded_module;
 use lift_core::noise_alignment::{CoarseTimestep, NoiseAlignment};
 use lift_core::run::{git_commit, DatasetInfo, RunDir, RunInfo, Weights};
-use lift_core::{run_on_devices, BaselineUNet, Devices, LiftUNet, MultiBackendTask};
+use lift_core::{run_on_devices, BaselineUNet, Devices, LiftUNet, MultiBackendTask, SingleOutputUNet};
 
 use crate::batch::{steps_per_epoch, EpochLoader, NoiseSource};
 use crate::checkpoints::CheckpointPolicy;
@@ -232,6 +232,11 @@ pub fn initial_baseline<B: Backend>(config: &ModelConfig, seed: u64, device: &B:
     seeded_module(BaselineUNet::new(config, device), seed)
 }
 
+/// The single-output ablation network (`single-t` when `timed`, else `no-t`) a run with `seed` starts from.
+pub fn initial_single_output<B: Backend>(config: &ModelConfig, timed: bool, seed: u64, device: &B::Device) -> SingleOutputUNet<B> {
+    seeded_module(SingleOutputUNet::new(config, timed, device), seed)
+}
+
 struct Outcome {
     parameters: usize,
     epochs_completed: usize,
@@ -242,8 +247,8 @@ struct Outcome {
 /// stops it at once.
 fn coarse_timesteps(opts: &TrainOptions) -> Result<CoarseTimestep> {
     let alignment = &opts.config.train.noise_alignment;
-    if opts.model == ModelKind::Baseline && *alignment != NoiseAlignment::Independent {
-        bail!("train.noise_alignment = {alignment}: the baseline has no coarse input to align (it applies to LIFT)");
+    if !opts.model.has_coarse_input() && *alignment != NoiseAlignment::Independent {
+        bail!("train.noise_alignment = {alignment}: the baseline has no coarse input to align (it applies to the models with one)");
     }
     alignment.resolve(opts.config.schedule.build().len())
 }
@@ -266,6 +271,7 @@ impl MultiBackendTask for TrainTask {
         match self.opts.model {
             ModelKind::Lift => self.launch::<B, _>(initial_lift::<B>(&config, seed, &device), devices),
             ModelKind::Baseline => self.launch::<B, _>(initial_baseline::<B>(&config, seed, &device), devices),
+            kind => self.launch::<B, _>(initial_single_output::<B>(&config, kind == ModelKind::SingleT, seed, &device), devices),
         }
     }
 }

@@ -13,7 +13,7 @@ use lift_core::run::{RunDir, Weights};
 use lift_core::{DeviceSpec, LiftConfig, ModelKind, NoiseSchedule};
 use lift_train::batch::{EpochLoader, NoiseSource};
 use lift_train::loss::Denoiser;
-use lift_train::run::{initial_baseline, initial_lift, train, Dashboard, Resume, TrainOptions};
+use lift_train::run::{initial_baseline, initial_lift, initial_single_output, train, Dashboard, Resume, TrainOptions};
 
 type B = Flex;
 
@@ -83,11 +83,11 @@ fn fixed_batch_loss<M: Denoiser<B>>(model: &M, data: &Path, config: &LiftConfig)
 }
 
 #[test]
-fn training_lowers_the_loss_for_both_models() {
+fn training_lowers_the_loss_for_every_model() {
     let data = disc_folder("learn", 48);
     let config = test_config(2, 6);
     let dev = Default::default();
-    for kind in [ModelKind::Lift, ModelKind::Baseline] {
+    for kind in [ModelKind::Lift, ModelKind::Baseline, ModelKind::SingleT, ModelKind::NoT] {
         let out = data.parent().unwrap().join(kind.to_string());
         train(options(config.clone(), kind, &data, &out)).unwrap();
         let weights = RunDir(out.clone()).weights(Weights::Raw);
@@ -99,6 +99,11 @@ fn training_lowers_the_loss_for_both_models() {
             }
             ModelKind::Baseline => {
                 let init = initial_baseline::<B>(&config.model, config.train.seed, &dev);
+                let trained = load_module(init.clone(), &weights, &dev).unwrap();
+                (fixed_batch_loss(&init, &data, &config), fixed_batch_loss(&trained, &data, &config))
+            }
+            ablation => {
+                let init = initial_single_output::<B>(&config.model, ablation == ModelKind::SingleT, config.train.seed, &dev);
                 let trained = load_module(init.clone(), &weights, &dev).unwrap();
                 (fixed_batch_loss(&init, &data, &config), fixed_batch_loss(&trained, &data, &config))
             }

@@ -14,9 +14,11 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
+use clap::ValueEnum;
 use lift_core::pipeline::{sample_baseline, sample_fine_only, sample_lift, CoarseInput};
 use lift_core::run::{load_run_at, Trained, TrainedRun, Weights};
 use lift_core::seed::mix;
+use lift_core::single_output_sampling::sample_rebuilt;
 use lift_core::study::Resize;
 use lift_core::{BackendTask, ModelKind, PathFile, SamplingPath, Shard, Strategy, TimestepRule};
 use serde::{Deserialize, Serialize};
@@ -107,6 +109,8 @@ pub enum Route {
     Lift(SamplingPath),
     /// LIFT's 64×64 scale on its timesteps with a never-denoised 32×32 input.
     FineOnly { timesteps: Vec<usize>, coarse: CoarseInput },
+    /// A single-output ablation along a (t₆₄, t₃₂) path, its coarse input rebuilt from x̂₀.
+    Rebuilt(SamplingPath),
 }
 
 impl Route {
@@ -119,7 +123,7 @@ impl Route {
     pub fn timesteps(&self) -> Vec<[usize; 2]> {
         match self {
             Self::Baseline(ts) => ts.iter().map(|&t| [t, t]).collect(),
-            Self::Lift(p) => p.timesteps.clone(),
+            Self::Lift(p) | Self::Rebuilt(p) => p.timesteps.clone(),
             Self::FineOnly { timesteps, coarse } => timesteps.iter().map(|&t| [t, coarse.label(t)]).collect(),
         }
     }
@@ -129,8 +133,9 @@ impl Route {
 pub fn resolve_route(job: &GenerateJob, kind: ModelKind, train_timesteps: usize) -> Result<Route> {
     let rule = job.protocol.timesteps(job.steps, train_timesteps).context("--steps")?;
     let s = job.strategy;
-    if s.model() != kind {
-        bail!("the {s} strategy samples the {} model, but {} is a {kind} run", s.model(), job.run.display());
+    if !s.serves(kind) {
+        let models = ModelKind::value_variants().iter().filter(|&&k| s.serves(k)).map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
+        bail!("the {s} strategy samples {models} models, but {} is a {kind} run", job.run.display());
     }
     if !s.needs_heatmap() && job.path.is_some() {
         bail!("the {s} strategy takes no path file (--path is for strategies whose path comes from a heatmap)");
@@ -165,7 +170,10 @@ pub fn resolve_route(job: &GenerateJob, kind: ModelKind, train_timesteps: usize)
     if let Route::Lift(p) = &route {
         p.validate(train_timesteps)?;
     }
-    Ok(route)
+    Ok(match route {
+        Route::Lift(p) if kind.is_single_output() => Route::Rebuilt(p),
+        other => other,
+    })
 }
 
 /// File name of image `k`.
@@ -226,6 +234,11 @@ pub fn sample_images<B: Backend>(trained: &TrainedRun<B>, route: &Route, ks: &[u
             // Step s's fresh coarse noise depends on (seed, image, step) only.
             let coarse_at = |step: usize| noise(ks, c, seed, 2 + step as u64, device);
             sample_fine_only(m, &schedule, timesteps, noise(ks, r, seed, 0, device), noise(ks, c, seed, 1, device), *coarse, coarse_at)
+        }
+        (Trained::SingleOutput(m), Route::Rebuilt(path)) => {
+            // Step s's fresh coarse noise depends on (seed, image, step) only, as above.
+            let fresh = |step: usize| noise(ks, c, seed, 2 + step as u64, device);
+            sample_rebuilt(|x64, x32, t64, _t32| m.forward(x64, x32, t64), &schedule, path, noise(ks, r, seed, 0, device), fresh)
         }
         _ => unreachable!("resolve_route checks the model kind"),
     }

@@ -11,7 +11,7 @@ use burn::tensor::Tensor;
 use lift_core::grid::{Grid, GridSpec};
 use lift_core::run::{load_run_at, Trained, Weights};
 use lift_core::seed::mix;
-use lift_core::{BackendTask, LiftUNet, Shard};
+use lift_core::{BackendTask, LiftConfig, LiftUNet, ModelKind, Shard, SingleOutputUNet};
 use serde::{Deserialize, Serialize};
 
 use super::file::{Block, Blocks, Heatmap, HeatmapMeta, Matrix};
@@ -84,11 +84,28 @@ pub(crate) fn partial_path(out: &Path, shard: Shard) -> PathBuf {
 pub trait DualScale<B: Backend> {
     /// (ε̂₆₄, ε̂₃₂) for x₆₄ `[n, 3, r, r]`, x₃₂ `[n, 3, r/2, r/2]` and timesteps `[n]`.
     fn predict(&self, x64: Tensor<B, 4>, x32: Tensor<B, 4>, t64: Tensor<B, 1>, t32: Tensor<B, 1>) -> (Tensor<B, 4>, Tensor<B, 4>);
+
+    /// False when ε̂₃₂ is not predicted (a zero stands in): its blocks LH and LL are zero and
+    /// their probes are skipped.
+    fn predicts_coarse(&self) -> bool {
+        true
+    }
 }
 
 impl<B: Backend> DualScale<B> for LiftUNet<B> {
     fn predict(&self, x64: Tensor<B, 4>, x32: Tensor<B, 4>, t64: Tensor<B, 1>, t32: Tensor<B, 1>) -> (Tensor<B, 4>, Tensor<B, 4>) {
         self.forward(x64, x32, t64, t32)
+    }
+}
+
+impl<B: Backend> DualScale<B> for SingleOutputUNet<B> {
+    fn predict(&self, x64: Tensor<B, 4>, x32: Tensor<B, 4>, t64: Tensor<B, 1>, _t32: Tensor<B, 1>) -> (Tensor<B, 4>, Tensor<B, 4>) {
+        let zero = x32.zeros_like();
+        (self.forward(x64, x32, t64), zero)
+    }
+
+    fn predicts_coarse(&self) -> bool {
+        false
     }
 }
 
@@ -161,6 +178,10 @@ where
             let forward = |a: Tensor<B, 4>, b: Tensor<B, 4>| m.model.predict(a, b, at64.clone(), at32.clone());
             // Probes on ε̂₆₄ give J_HHᵀr and J_HLᵀr; probes on ε̂₃₂ give J_LHᵀr and J_LLᵀr.
             let (hh, hl) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).0, x64.clone(), x32.clone(), r64);
+            if !m.inner.predicts_coarse() {
+                let zeros = vec![0.0; hh.len()];
+                return [hh, hl, zeros.clone(), zeros];
+            }
             let (lh, ll) = vjp_sq_norms_pair::<B>(|a, b| forward(a, b).1, x64, x32, r32);
             [hh, hl, lh, ll]
         }
@@ -284,13 +305,30 @@ impl BackendTask for HeatmapJob {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Option<Heatmap>> {
         let start = Instant::now();
         let trained = load_run_at::<B>(&self.run, self.weights, self.epoch, &device)?;
-        let Trained::Lift(model) = trained.model else {
-            bail!("{} is a baseline run: heatmaps need the LIFT model", self.run.display());
-        };
-        let config = &trained.config;
+        let kind = trained.info.model;
+        match trained.model {
+            Trained::Lift(model) => self.compute(Analysed::new(model), kind, &trained.config, start, device),
+            Trained::SingleOutput(model) => self.compute(Analysed::new(model), kind, &trained.config, start, device),
+            Trained::Baseline(_) => bail!("{} is a baseline run: heatmaps need a model with a coarse input", self.run.display()),
+        }
+    }
+}
+
+impl HeatmapJob {
+    fn compute<B: AutodiffBackend, M>(
+        self,
+        model: Analysed<B, M>,
+        kind: ModelKind,
+        config: &LiftConfig,
+        start: Instant,
+        device: B::Device,
+    ) -> Result<Option<Heatmap>>
+    where
+        M: AutodiffModule<B> + DualScale<B>,
+        M::InnerModule: DualScale<B::InnerBackend>,
+    {
         let grid = Grid::new(self.grid, &config.schedule.build())?;
         let x0 = training_images::<B::InnerBackend>(&self.data, config, self.images, self.seed, &device)?;
-        let model = Analysed::new(model);
         let mut meta = HeatmapMeta {
             checkpoint: self.run.display().to_string(),
             weights: crate::sweep::weights_label(&self),
@@ -310,6 +348,7 @@ impl BackendTask for HeatmapJob {
             normalisation: "mean over images of ‖J‖²_F/(H_in·W_in·H_out·W_out) per block, Rademacher probes, \
                             no chain-rule factor"
                 .into(),
+            model: kind,
         };
         let partial_file = partial_path(&self.out, self.shard);
         let mut rows: Vec<Row> = match lift_core::io::read_json::<Partial>(&partial_file) {

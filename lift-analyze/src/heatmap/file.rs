@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use lift_core::chain_rule::ChainRule;
 use lift_core::grid::GridSpec;
+use lift_core::ModelKind;
 use serde::{Deserialize, Serialize};
 
 /// A square matrix of per-cell values, `[row][column]`.
@@ -39,13 +40,21 @@ pub struct HeatmapMeta {
     /// What a cell holds, in words.
     #[serde(default)]
     pub normalisation: String,
+    /// The network differentiated; a single-output ablation's heatmap has the fine block only
+    /// (ε̂₆₄ over both inputs: HH and HL; LH and LL are zero).
+    #[serde(default = "lift_model")]
+    pub model: ModelKind,
+}
+
+fn lift_model() -> ModelKind {
+    ModelKind::Lift
 }
 
 impl HeatmapMeta {
     /// True when two runs compute the same numbers (timing and provenance aside).
     pub fn same_job(&self, other: &Self) -> bool {
-        (&self.checkpoint, &self.weights, self.grid, self.images, self.probes, self.seed, &self.estimator, &self.data)
-            == (&other.checkpoint, &other.weights, other.grid, other.images, other.probes, other.seed, &other.estimator, &other.data)
+        (&self.checkpoint, &self.weights, self.grid, self.images, self.probes, self.seed, &self.estimator, &self.data, self.model)
+            == (&other.checkpoint, &other.weights, other.grid, other.images, other.probes, other.seed, &other.estimator, &other.data, other.model)
     }
 }
 

@@ -46,6 +46,7 @@ pub(crate) mod test_support {
                 git_commit: String::new(),
                 seconds: 0.0,
                 normalisation: String::new(),
+                model: lift_core::ModelKind::Lift,
             },
         }
     }

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use burn::backend::Flex;
-use burn::module::Module;
 use lift_core::metrics_csv;
 use lift_core::run::{load_run, RunDir, Trained};
 use lift_core::{ModelKind, Weights};
@@ -71,10 +70,7 @@ pub struct ExportReport {
 /// The state dict of `model` under the original's keys, in the original's order.
 pub fn state_dict(model: &Trained<Flex>) -> Result<Vec<(String, RawTensor)>> {
     let mut collector = StateDictCollector::default();
-    match model {
-        Trained::Lift(m) => m.visit(&mut collector),
-        Trained::Baseline(m) => m.visit(&mut collector),
-    }
+    model.visit_module(&mut collector);
     if !collector.errors.is_empty() {
         bail!("the model does not map onto the original's layout:\n  {}", collector.errors.join("\n  "));
     }

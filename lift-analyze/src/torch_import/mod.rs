@@ -12,11 +12,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use burn::backend::Flex;
-use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
-use lift_core::checkpoint::save_module;
-use lift_core::run::{DatasetInfo, RunDir, RunInfo, Weights};
-use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelKind};
+use lift_core::run::{DatasetInfo, RunDir, RunInfo, Trained, Weights};
+use lift_core::{LiftConfig, ModelKind};
 
 use crate::pickle::{CheckpointGlobals, Value};
 use crate::torch_archive::{tensor_ref, Archive, RawTensor};
@@ -90,9 +88,9 @@ fn state_dict(archive: &mut Archive, v: &Value) -> Result<HashMap<String, RawTen
 
 /// A model of `kind` for `config` filled from `state`; every missing, extra or misshapen key is
 /// an error naming it.
-fn load<M: Module<Flex>>(template: M, state: &HashMap<String, RawTensor>, what: &str) -> Result<M> {
+fn load(template: Net, state: &HashMap<String, RawTensor>, what: &str) -> Result<Net> {
     let mut loader = StateDictLoader::new(state);
-    let model = template.map(&mut loader);
+    let model = template.map_module(&mut loader);
     let mut errors = loader.errors;
     let mut extra: Vec<&String> = state.keys().filter(|k| !loader.used.contains(*k)).collect();
     extra.sort();
@@ -104,19 +102,10 @@ fn load<M: Module<Flex>>(template: M, state: &HashMap<String, RawTensor>, what: 
     Ok(model)
 }
 
-/// Either network.
-#[allow(clippy::large_enum_variant)] // held once per import
-enum Net {
-    Lift(LiftUNet<Flex>),
-    Baseline(BaselineUNet<Flex>),
-}
+type Net = Trained<Flex>;
 
 fn build(kind: ModelKind, config: &LiftConfig, state: &HashMap<String, RawTensor>, what: &str) -> Result<Net> {
-    let device = Default::default();
-    Ok(match kind {
-        ModelKind::Lift => Net::Lift(load(LiftUNet::new(&config.model, &device), state, what)?),
-        ModelKind::Baseline => Net::Baseline(load(BaselineUNet::new(&config.model, &device), state, what)?),
-    })
+    load(Trained::new(kind, &config.model, &Default::default()), state, what)
 }
 
 /// Largest absolute difference per checked output.
@@ -151,10 +140,7 @@ pub fn import(job: &ImportJob) -> Result<ImportReport> {
         Some(state) => Some(build(job.model, &config, state, "ema_state.shadow")?),
         None => None,
     };
-    let parameters = match &raw {
-        Net::Lift(m) => m.num_params(),
-        Net::Baseline(m) => m.num_params(),
-    };
+    let parameters = raw.num_params();
     let differences = match &job.check {
         Some(file) => check(&raw, ema.as_ref(), file)?,
         None => Vec::new(),
@@ -169,10 +155,8 @@ pub fn import(job: &ImportJob) -> Result<ImportReport> {
     }
     std::fs::create_dir_all(&job.out).with_context(|| format!("cannot create {}", job.out.display()))?;
     for (net, which) in [(Some(raw), Weights::Raw), (ema, Weights::Ema)] {
-        match net {
-            Some(Net::Lift(m)) => save_module(m, &run.weights(which))?,
-            Some(Net::Baseline(m)) => save_module(m, &run.weights(which))?,
-            None => {}
+        if let Some(net) = net {
+            net.save(&run.weights(which))?;
         }
     }
     let epochs = ck.epochs.unwrap_or(0);
@@ -224,6 +208,9 @@ fn check(raw: &Net, ema: Option<&Net>, file: &Path) -> Result<Vec<(String, f32)>
                 out.push(diff(e32, &format!("{prefix}eps32"))?);
             }
             Some(Net::Baseline(m)) if has("eps") => out.push(diff(m.forward(t4(tensor("x", 4)?), t1(tensor("t", 1)?)), &format!("{prefix}eps"))?),
+            Some(Net::SingleOutput(m)) if has("eps64") => {
+                out.push(diff(m.forward(t4(tensor("x64", 4)?), t4(tensor("x32", 4)?), t1(tensor("t64", 1)?)), &format!("{prefix}eps64"))?)
+            }
             Some(_) if prefix.is_empty() => bail!("{} holds no expected outputs for this model (eps64/eps32 or eps)", file.display()),
             _ => {}
         }

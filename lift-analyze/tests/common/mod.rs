@@ -7,7 +7,7 @@ use burn::backend::Flex;
 use lift_core::checkpoint::save_module;
 use lift_core::model::init::seeded_module;
 use lift_core::run::{DatasetInfo, RunDir, RunInfo, Weights};
-use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelKind};
+use lift_core::{BaselineUNet, LiftConfig, LiftUNet, ModelKind, SingleOutputUNet};
 
 /// A run folder holding untrained raw and EMA weights of a small configuration.
 pub fn fake_run(name: &str, kind: ModelKind) -> PathBuf {
@@ -42,6 +42,7 @@ pub fn fake_run_on(name: &str, kind: ModelKind, data: &Path) -> PathBuf {
         match kind {
             ModelKind::Lift => save_module(seeded_module(LiftUNet::<Flex>::new(&config.model, &dev), seed), &path),
             ModelKind::Baseline => save_module(seeded_module(BaselineUNet::<Flex>::new(&config.model, &dev), seed), &path),
+            ablation => save_module(seeded_module(SingleOutputUNet::<Flex>::new(&config.model, ablation == ModelKind::SingleT, &dev), seed), &path),
         }
         .unwrap();
     }

@@ -10,12 +10,12 @@ use lift_core::{Devices, LiftConfig, ModelKind, Override};
 use lift_train::run::{train, Dashboard, Resume, TrainOptions};
 
 #[derive(Parser)]
-#[command(name = "lift-train", version, about = "Train the LIFT dual-scale UNet or the single-scale baseline")]
+#[command(name = "lift-train", version, about = "Train the LIFT dual-scale UNet, the single-scale baseline or an ablation model")]
 struct Cli {
     /// Configuration file (configs/tiny.toml, configs/paper.toml, …).
     #[arg(long)]
     config: PathBuf,
-    /// Which model: lift or baseline.
+    /// Which model: lift, baseline, or an ablation (single-t, no-t).
     #[arg(long, value_enum)]
     model: ModelKind,
     /// Image folder (searched recursively for PNG/JPEG) [default: artifacts/data/emoji-google-64].

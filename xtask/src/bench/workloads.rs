@@ -177,6 +177,7 @@ fn forward<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: ModelKind, 
                 black_box(net.forward(x64.clone(), t.clone()).sum().into_scalar());
             })
         }
+        ModelKind::SingleT | ModelKind::NoT => unreachable!("Workload::all times the lift and baseline networks only"),
     }
 }
 
@@ -199,6 +200,7 @@ fn forward_backward<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: Mo
                 sync();
             })
         }
+        ModelKind::SingleT | ModelKind::NoT => unreachable!("Workload::all times the lift and baseline networks only"),
     }
 }
 
@@ -211,6 +213,7 @@ fn train_step<B: AutodiffBackend>(timer: &Timer, config: &LiftConfig, kind: Mode
     match kind {
         ModelKind::Lift => timer.seconds(train_steps(Diffusion::new(LiftUNet::<B>::new(m, device), plan), batch, &train)),
         ModelKind::Baseline => timer.seconds(train_steps(Diffusion::new(BaselineUNet::<B>::new(m, device), plan), batch, &train)),
+        ModelKind::SingleT | ModelKind::NoT => unreachable!("Workload::all times the lift and baseline networks only"),
     }
 }
 
@@ -243,6 +246,7 @@ fn sample<B: AutodiffBackend>(timer: &Timer, m: &ModelConfig, kind: ModelKind, d
                 black_box(sample_baseline(&net, &schedule, &ts, x64.clone()).sum().into_scalar());
             })
         }
+        ModelKind::SingleT | ModelKind::NoT => unreachable!("Workload::all times the lift and baseline networks only"),
     })
 }
 
