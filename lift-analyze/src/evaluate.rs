@@ -333,7 +333,11 @@ pub fn results_table(rows: &[ResultRow]) -> String {
     for (run, snapshot, strategy) in in_order(rows.iter().map(|r| (r.run.as_str(), r.snapshot(), r.strategy))) {
         let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.run == run && r.snapshot() == snapshot && r.strategy == strategy).collect();
         let first = mine[0];
-        s.push_str(&format!("| {} | {:.2}M | {} | {} |", strategy.label(), first.parameters as f64 / 1e6, snapshot.weights, snapshot.epoch));
+        let label = match first.model.is_single_output() {
+            true => format!("{}, {strategy}", first.model.label()),
+            false => strategy.label().to_string(),
+        };
+        s.push_str(&format!("| {label} | {:.2}M | {} | {} |", first.parameters as f64 / 1e6, snapshot.weights, snapshot.epoch));
         for p in &protocols {
             let sel: Vec<&&ResultRow> = mine.iter().filter(|r| r.protocol == *p).collect();
             if sel.is_empty() {

@@ -11,6 +11,8 @@
 //! <root>/evaluate/samples/<run>/<snapshot>/<strategy>-<protocol>/seed-<s>/  PNGs, features.f32, metrics.json
 //! <root>/evaluate/results.json, results.md          one row per sample set
 //! <root>/mse/mse.json, mse.png                      MSE tests
+//! <root>/ablations/<model>/{heatmap,paths,evaluate}/  an ablation model's sweep (--ablations)
+//! <root>/ablations/ablations.json, ablations.md     their rows and table
 //! <root>/figures/*.png                              figures of the report
 //! <root>/REPORT.md
 //! ```
@@ -22,7 +24,14 @@ use lift_core::study::{RealSubset, Resize};
 use lift_core::{ModelKind, Snapshot, Strategy, TimestepRule};
 
 /// Stage folder names, in the order the study runs them.
-pub const STAGES: [&str; 10] = ["data", "inception", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "figures", "report"];
+pub const STAGES: [&str; 11] = ["data", "inception", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "sr", "figures", "report"];
+
+/// The stages `reproduce --ablations` adds before the report: the ablation models' trainings, then
+/// their sweeps and evaluation.
+pub const ABLATION_STAGES: [&str; 3] = ["train-single-t", "train-no-t", ABLATIONS];
+
+/// The stage of the single-output ablation models' sweeps (`reproduce --ablations`).
+pub const ABLATIONS: &str = "ablations";
 
 /// The root of a study's tree.
 #[derive(Debug, Clone)]
@@ -82,6 +91,17 @@ impl StudyDir {
     /// The MSE tests' report.
     pub fn mse(&self) -> PathBuf {
         self.stage("mse").join("mse.json")
+    }
+
+    /// The sub-tree of an ablation model's sweep and evaluation (its own heatmap/, paths/ and
+    /// evaluate/ folders; the run itself is at [`StudyDir::run`]).
+    pub fn ablation(&self, kind: ModelKind) -> StudyDir {
+        StudyDir(self.stage(ABLATIONS).join(kind.to_string()))
+    }
+
+    /// Every ablation model's result rows (`ablations.json`) and their table (`ablations.md`).
+    pub fn ablation_results(&self) -> [PathBuf; 2] {
+        ["ablations.json", "ablations.md"].map(|f| self.stage(ABLATIONS).join(f))
     }
 
     /// The super-resolution comparison: `sr.json`, `sr.md` and the figure `sr.png`.

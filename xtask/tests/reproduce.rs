@@ -1,6 +1,7 @@
 //! `cargo xtask reproduce --preset smoke --devices cpu,cpu` end to end: every artifact exists and
-//! parses, a re-run does nothing, the figures and report need only the files the stages list, and a
-//! run killed during training finishes with the same numbers.
+//! parses, a re-run does nothing, the figures and report need only the files the stages list,
+//! `--peer` and `--ablations` join a finished study, and a run killed during training finishes with
+//! the same numbers.
 //! Two CPU devices take the multi-device paths (trainings side by side, heatmaps and sample sets
 //! split and merged).
 
@@ -92,6 +93,7 @@ fn check_artifacts(out: &Path) {
         "## DP cost variants",
         "## Chain-rule variants of DP-Total",
         "## Super-resolution",
+        "## Ablations: single-output models\n\nNot run: `cargo xtask reproduce --ablations`",
         "LIFT DP-mult",
         "DP-Total, dx-dlambda",
         "DP-Total, dx0-dlambda",
@@ -134,6 +136,36 @@ fn peer_joins_a_finished_study(out: &Path) {
     assert!(scores["steps"].as_u64().unwrap() > 0 && scores["scores"]["fid"].as_f64().unwrap().is_finite(), "{scores}");
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(report.contains("## The PyTorch peer") && report.contains("| PyTorch peer |") && out.join("peer/samples.png").exists());
+    assert_tables_full(&report);
+}
+
+/// `--ablations` on a finished study trains the two single-output models, sweeps and evaluates them
+/// (their heatmaps are the fine block alone) and the report gains their table; the main study's
+/// stages do not run again.
+fn ablations_join_a_finished_study(out: &Path) {
+    let output = reproduce(out).arg("--ablations").stderr(Stdio::inherit()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "reproduce --ablations failed:\n{stdout}");
+    for stage in lift_analyze::study_dir::ABLATION_STAGES {
+        assert!(stdout.contains(&format!("{stage} …")), "{stage} ran:\n{stdout}");
+    }
+    assert!(!stdout.contains("evaluate …") && !stdout.contains("train-lift …"), "the main study is not redone:\n{stdout}");
+    let config = lift_core::LiftConfig::load(&workspace().join("configs/smoke.toml")).unwrap();
+    let snapshots = config.study.snapshots(config.train.epochs).unwrap();
+    for kind in lift_core::ModelKind::ABLATIONS {
+        let map = lift_analyze::heatmap::Heatmap::load(&out.join(format!("ablations/{kind}/heatmap/{}/seed-0/heatmap.json", snapshots[0]))).unwrap();
+        assert_eq!(map.meta.model, kind);
+        assert!(map.blocks.ll.mean.iter().flatten().all(|v| *v == 0.0) && map.blocks.hh.mean.iter().flatten().all(|v| *v > 0.0));
+    }
+    let rows: Vec<lift_analyze::evaluate::ResultRow> = lift_core::io::read_json(&out.join("ablations/ablations.json")).unwrap();
+    assert_eq!(
+        rows.len(),
+        2 * snapshots.len() * 2 * config.study.protocols.len() * config.study.seeds,
+        "models × snapshots × (diagonal, DP-64) × protocols × seeds"
+    );
+    assert!(rows.iter().all(|r| r.model.is_single_output() && r.fid.is_finite()));
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(report.contains("## Ablations: single-output models") && report.contains("| single_t ablation |") && report.contains("| no_t ablation |"));
     assert_tables_full(&report);
 }
 
@@ -182,6 +214,7 @@ fn smoke_study_runs_resumes_and_reproduces() {
     stages_read_only_what_stages_wrote(&a, &root.join("listed"));
 
     peer_joins_a_finished_study(&a);
+    ablations_join_a_finished_study(&a);
 
     // Kill during the LIFT training (after its first checkpoint), then run again.
     let mut child = reproduce(&b).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();

@@ -1,10 +1,12 @@
 //! Discretisation-error heatmaps over (SNR₆₄, SNR₃₂): all four Jacobian blocks per cell.
 
 pub mod compute;
+pub mod dual_scale;
 pub mod file;
 pub mod parts;
 
-pub use compute::{estimate_cell, estimate_cells, Analysed, CellEstimate, DualScale, HeatmapJob};
+pub use compute::{estimate_cell, estimate_cells, CellEstimate, HeatmapJob};
+pub use dual_scale::{Analysed, DualScale};
 pub use file::{Block, Blocks, Errors, Heatmap, HeatmapMeta, Matrix};
 
 /// Small hand-made heatmaps for the unit tests of the path searches.

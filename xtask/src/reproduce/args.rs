@@ -37,7 +37,8 @@ impl Preset {
 
 /// What `--rerun` takes: a stage's name (the help lists them) or `all`.
 fn stage_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(lift_analyze::study_dir::STAGES.into_iter().chain(["peer", "all"]))
+    use lift_analyze::study_dir::{ABLATION_STAGES, STAGES};
+    clap::builder::PossibleValuesParser::new(STAGES.into_iter().chain(ABLATION_STAGES).chain(["peer", "all"]))
 }
 
 /// The budget of `cargo xtask reproduce` without flags.
@@ -94,4 +95,9 @@ pub struct ReproduceArgs {
     /// about as long as one training).
     #[arg(long)]
     pub peer: bool,
+    /// Also train the original's single-output ablation models (single-t, no-t) with LIFT's recipe
+    /// and epochs, sweep and evaluate each on its diagonal and DP-64 path, and add their table to
+    /// the report; outside the budget (about two more trainings and a LIFT sweep's evaluation).
+    #[arg(long)]
+    pub ablations: bool,
 }

@@ -2,6 +2,7 @@
 //! both trainings, heatmaps, paths, generation, FID/SWD, MSE tests, figures and `REPORT.md`, in
 //! the folder tree of [`StudyDir`].
 
+mod ablations;
 mod args;
 mod budget;
 mod claims;
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use lift_analyze::evaluate::{evaluate, EvaluateJob};
 use lift_analyze::mse_test::MseJob;
-use lift_analyze::study_dir::StudyDir;
+use lift_analyze::study_dir::{StudyDir, ABLATION_STAGES};
 use lift_analyze::super_resolve::{panels_figure, SuperResolveJob, FIGURE_ROWS, SR_FIGURE, SR_JSON};
 use lift_analyze::sweep::Sweep;
 use lift_core::run::{RunDir, Weights};
@@ -40,17 +41,14 @@ const EVERYTHING: &[Crate] = &[Crate::LiftCpu, Crate::LiftCore, Crate::LiftTrain
 
 /// The stages, their dependencies and code, with nominal durations (seconds on 2 CPU cores for
 /// smoke and tiny) for the progress estimate.
-fn stage_list(preset: Preset, peer: bool) -> Vec<StageSpec> {
+fn stage_list(preset: Preset, peer: bool, ablations: bool) -> Vec<StageSpec> {
     let t: [f64; 11] = match preset {
         Preset::Smoke => [5.0, 5.0, 10.0, 10.0, 10.0, 1.0, 60.0, 5.0, 5.0, 5.0, 1.0],
         Preset::Tiny => [10.0, 20.0, 540.0, 600.0, 200.0, 1.0, 1000.0, 30.0, 30.0, 10.0, 1.0],
         Preset::Paper => [60.0, 60.0, 86_400.0, 86_400.0, 18_000.0, 10.0, 36_000.0, 600.0, 600.0, 60.0, 1.0],
     };
     let s = |name, k: usize, deps, code| StageSpec { name, nominal: t[k], deps, code };
-    let report_deps: &'static [&'static str] = match peer {
-        true => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "sr", "figures", "peer"],
-        false => &["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "sr", "figures"],
-    };
+    let mut report_deps = vec!["data", "train-baseline", "train-lift", "heatmap", "paths", "evaluate", "mse", "sr", "figures"];
     let mut stages = vec![
         s("data", 0, &[], &[Crate::Xtask]),
         s("inception", 1, &[], &[Crate::Xtask]),
@@ -65,8 +63,18 @@ fn stage_list(preset: Preset, peer: bool) -> Vec<StageSpec> {
     ];
     if peer {
         stages.push(StageSpec { name: "peer", nominal: t[2], deps: &["data", "inception", "train-baseline", "evaluate"], code: ANALYSIS });
+        report_deps.push("peer");
     }
-    stages.push(s("report", 10, report_deps, EVERYTHING));
+    if ablations {
+        const SWEEP_DEPS: &[&str] = &["data", "inception", ABLATION_STAGES[0], ABLATION_STAGES[1], "evaluate"];
+        let [single_t, no_t, sweep] = ABLATION_STAGES;
+        stages.push(s(single_t, 3, &["data"], TRAINING));
+        stages.push(s(no_t, 3, &["data"], TRAINING));
+        stages.push(StageSpec { name: sweep, nominal: t[4] + t[6], deps: SWEEP_DEPS, code: EVERYTHING });
+        report_deps.push(sweep);
+    }
+    // Built once per command: leaking the short list gives it the 'static lifetime specs have.
+    stages.push(s("report", 10, report_deps.leak(), EVERYTHING));
     stages
 }
 
@@ -98,9 +106,9 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     };
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&name));
     let _lock = lift_core::lock::FolderLock::acquire(&out, "cargo xtask reproduce")?;
-    let forced = forced_stages(&stage_list(preset, args.peer), &args.rerun)?;
+    let forced = forced_stages(&stage_list(preset, args.peer, args.ablations), &args.rerun)?;
     let header = format!("LIFT study, preset {name} on {} → {}", args.device, out.display());
-    let mut stages = Stages::new(&out, stage_list(preset, args.peer), CodeIdentity::of_this_build(), forced, header);
+    let mut stages = Stages::new(&out, stage_list(preset, args.peer, args.ablations), CodeIdentity::of_this_build(), forced, header);
     let data = data_stage(&mut stages, &args, preset)?;
     let inception = inception_stage(&mut stages)?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -126,15 +134,8 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
         false => args.device.clone(),
     };
     let study = Study { args, config, dir: StudyDir(out.clone()), data, inception, heatmap_devices };
-    let halves = args.device.halves();
-    let trainings = [ModelKind::Baseline, ModelKind::Lift].map(|kind| train_job(&study, kind, halves[(kind == ModelKind::Lift) as usize].clone()));
-    if jobs >= 2 || args.device.len() >= 2 {
-        stages.run_parallel(trainings.into())?;
-    } else {
-        for (name, inputs, work) in trainings {
-            stages.run(name, inputs, work)?;
-        }
-    }
+    let side_by_side = jobs >= 2 || args.device.len() >= 2;
+    train_pair(&mut stages, &study, [ModelKind::Baseline, ModelKind::Lift], side_by_side)?;
     heatmap_stage(&mut stages, &study)?;
     paths_stage(&mut stages, &study)?;
     evaluate_stage(&mut stages, &study)?;
@@ -143,6 +144,10 @@ pub fn run(mut args: ReproduceArgs) -> Result<()> {
     stages.run("figures", json!({}), |_| figures::figures(&study.dir, &study.config))?;
     if args.peer {
         peer::peer_stage(&mut stages, &study)?;
+    }
+    if args.ablations {
+        train_pair(&mut stages, &study, ModelKind::ABLATIONS, side_by_side)?;
+        ablations::ablations_stage(&mut stages, &study)?;
     }
     let manifests = stages.manifests.clone();
     stages.run("report", json!({ "device": args.device.to_string(), "preset": name }), |_| {
@@ -212,11 +217,29 @@ fn data_stage(stages: &mut Stages, args: &ReproduceArgs, preset: Preset) -> Resu
     Ok(PathBuf::from(m.outputs["path"].as_str().context("data path")?))
 }
 
+/// Trains two models, side by side (each on half the devices or cores) or one after the other.
+fn train_pair(stages: &mut Stages, study: &Study, kinds: [ModelKind; 2], side_by_side: bool) -> Result<()> {
+    let halves = study.args.device.halves();
+    let [a, b] = [0, 1].map(|k| train_job(study, kinds[k], halves[k].clone()));
+    if side_by_side {
+        return stages.run_parallel(vec![a, b]);
+    }
+    for (name, inputs, work) in [a, b] {
+        stages.run(name, inputs, work)?;
+    }
+    Ok(())
+}
+
 fn train_job<'a>(study: &'a Study, kind: ModelKind, devices: Devices) -> Job<'a> {
     let c = &study.config;
     let run_dir = study.dir.run(kind);
     let inputs = json!({ "model": c.model, "schedule": c.schedule, "train": c.train, "kind": kind });
-    let name = if kind == ModelKind::Lift { "train-lift" } else { "train-baseline" };
+    let name = match kind {
+        ModelKind::Baseline => "train-baseline",
+        ModelKind::Lift => "train-lift",
+        ModelKind::SingleT => ABLATION_STAGES[0],
+        ModelKind::NoT => ABLATION_STAGES[1],
+    };
     (
         name,
         inputs,

@@ -92,6 +92,8 @@ pub fn render(i: &Inputs) -> Result<String> {
             r.protocol
         )?;
     }
+    let ablations_ran = i.manifests.iter().any(|m| m.stage == lift_analyze::study_dir::ABLATIONS);
+    writeln!(s, "## Ablations: single-output models\n\n{}", super::ablations::section(i.dir, ablations_ran)?)?;
     super::peer::section(&mut s, i.dir, &rows)?;
     writeln!(s, "## Wall time and memory per stage\n")?;
     writeln!(s, "| Stage | Seconds | Peak RSS (MiB) | Commit |\n|---|---|---|---|")?;
