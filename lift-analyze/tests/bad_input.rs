@@ -131,4 +131,9 @@ fn missing_empty_and_corrupt_files_are_refused_by_name() {
     refuses(&strings(&["generate", "--run", &r, "--strategy", "baseline", "--num-images", "1", "--out", &o]), "baseline");
     refuses(&strings(&["generate", "--run", &r, "--strategy", "dp-64", "--num-images", "1", "--out", &o]), "--path");
     refuses(&strings(&["dp", "--heatmap", &o, "--strategy", "no-such", "--out", &o]), "--strategy");
+    // An ablation run: DP-Total needs LIFT's coarse output; with LIFT in one evaluation, the two
+    // would share one folder's paths.
+    let ablation = p(&fake_run("bad-files-ablation", ModelKind::SingleT));
+    refuses(&strings(&["generate", "--run", &ablation, "--strategy", "dp-total", "--num-images", "1", "--out", &o]), "single-t run");
+    refuses(&strings(&["evaluate", "--runs", &r, &ablation, "--real", &d, "--out", &o]), "its own --out");
 }

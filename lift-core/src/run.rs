@@ -13,10 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use burn::module::Module;
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
-
-use burn::module::Module;
 
 use crate::checkpoint::{load_module, save_module};
 use crate::config::{LiftConfig, ModelConfig};

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use lift_core::run::RunDir;
+use lift_core::run::{RunDir, RunInfo};
 use lift_core::study::{HeatmapSeeds, StudyConfig};
-use lift_core::{run_on, Devices, LiftConfig, NoiseSchedule, PathFile};
+use lift_core::{run_on, Devices, LiftConfig, ModelKind, NoiseSchedule, PathFile};
 
 use super::args::*;
 use crate::evaluate::{evaluate as evaluate_all, results_table, EvaluateJob};
@@ -271,6 +271,23 @@ fn heatmap_snapshot(weights: &str, epochs: usize) -> Result<lift_core::Snapshot>
     Ok(lift_core::Snapshot { weights: w.parse()?, epoch })
 }
 
+/// The run whose heatmaps give the paths: LIFT's, or a single-output ablation's when it is
+/// evaluated alone (its DP-64 path comes from its own fine-block heatmap).
+#[allow(clippy::type_complexity)]
+fn swept_run<'a>(configs: &'a [(LiftConfig, RunInfo)], runs: &'a [PathBuf]) -> Result<Option<(&'a (LiftConfig, RunInfo), &'a PathBuf)>> {
+    let with = |f: fn(ModelKind) -> bool| configs.iter().zip(runs).filter(move |((_, i), _)| f(i.model));
+    let ablations: Vec<_> = with(ModelKind::is_single_output).collect();
+    let lift = with(|k| k == ModelKind::Lift).next();
+    if ablations.len() + lift.is_some() as usize > 1 {
+        bail!(
+            "{} and {} would share this folder's heatmaps and paths: evaluate each single-t or no-t run with its own --out",
+            ablations[0].1.display(),
+            lift.map_or(ablations[ablations.len() - 1].1, |l| l.1).display()
+        );
+    }
+    Ok(lift.or(ablations.first().copied()))
+}
+
 pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     let _lock = lift_core::lock::FolderLock::acquire(&a.out, "lift-analyze evaluate")?;
     // The LIFT run's config (the first run when there is none) gives the study settings.
@@ -295,8 +312,8 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     study.batch = a.batch.unwrap_or(study.batch);
     let steps = a.steps.unwrap_or(config.sample.steps);
     let dir = StudyDir(a.out.clone());
-    let lift = configs.iter().zip(&a.runs).find(|((_, i), _)| i.model == lift_core::ModelKind::Lift);
-    match (a.heatmap.len(), lift) {
+    let swept = swept_run(&configs, &a.runs)?;
+    match (a.heatmap.len(), swept) {
         (0, Some(((_, info), run))) if study.strategies.iter().any(|s| s.needs_heatmap()) => {
             // No heatmap given: every snapshot gets its own, as the study protocol says. A bad
             // Inception file fails before that work, not after it.
@@ -306,13 +323,13 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
             sweep.paths(steps, &config.schedule.build())?;
         }
         (0, _) => study.strategies.retain(|s| !s.needs_heatmap()),
-        (n, lift) => {
+        (n, swept) => {
             study.heatmap_seeds = match n {
                 1 => HeatmapSeeds::Shared,
                 n if n == study.seeds => HeatmapSeeds::PerSeed,
                 n => bail!("--heatmap given {n} times: give one (shared by all seeds) or one per seed ({})", study.seeds),
             };
-            let epochs = lift.map(|((_, info), _)| info.epochs_completed).context("--heatmap needs a LIFT run among --runs")?;
+            let epochs = swept.map(|((_, info), _)| info.epochs_completed).context("--heatmap needs a LIFT (or single-t, no-t) run among --runs")?;
             // The heatmaps name the weights they were computed from: those are the snapshot evaluated.
             let maps: Vec<Heatmap> = a.heatmap.iter().map(|f| Heatmap::load(f)).collect::<Result<_>>()?;
             let snapshot = heatmap_snapshot(&maps[0].meta.weights, epochs).with_context(|| format!("{}", a.heatmap[0].display()))?;

@@ -137,12 +137,13 @@ pub fn table(lift: &[ResultRow], ablations: &[ResultRow], main: Snapshot) -> Str
         let gains: Vec<String> = at_main.iter().map(|p| format!("{} ({}) {:+.2}", p.model.label(), p.protocol, p.gain().expect("filtered"))).collect();
         let _ = writeln!(
             s,
-            "\nDP-64 − diagonal at {main}: {}. DP helps most: {} ({}). The original's claim, that the \
-             single-timestep model gains most from DP (diagonal 209.8 → DP 34.4 FID, AFHQv2 64×64), {}.",
+            "\nDP-64 − diagonal at {main}: {}. By the means (no test across models: read the ± columns), \
+             DP helps most: {} ({}). The original's claim, that the single-timestep model gains most from DP \
+             (diagonal 209.8 → DP 34.4 FID, AFHQv2 64×64), {}.",
             gains.join("; "),
             best.model.label(),
             best.protocol,
-            if best.model == ModelKind::SingleT { "holds on this run" } else { "does not hold on this run" }
+            if best.model == ModelKind::SingleT { "holds in this run's means" } else { "does not hold in this run's means" }
         );
     }
     s
@@ -205,13 +206,13 @@ mod tests {
         assert_eq!(lines[4], "| single_t ablation | ema | 2 | reference | 220.00 ± 10.00 | 35.00 ± 1.00 | -185.00 |");
         assert_eq!(lines[5], "| no_t ablation | ema | 2 | reference | 90.00 | 100.00 | +10.00 |");
         assert_eq!(lines.len(), 8, "{text}");
-        assert!(lines[7].contains("DP helps most: single_t ablation (reference)") && lines[7].contains("holds on this run"), "{text}");
+        assert!(lines[7].contains("DP helps most: single_t ablation (reference)") && lines[7].contains("holds in this run's means"), "{text}");
         // Where no_t gains most, the claim does not hold.
         let swapped: Vec<ResultRow> = ablations
             .iter()
             .map(|r| ResultRow { fid: if r.model == ModelKind::NoT && r.strategy == Strategy::Diagonal { 400.0 } else { r.fid }, ..r.clone() })
             .collect();
         let text = table(&lift, &swapped, Snapshot { weights: Weights::Ema, epoch: 2 });
-        assert!(text.contains("DP helps most: no_t ablation") && text.contains("does not hold on this run"), "{text}");
+        assert!(text.contains("DP helps most: no_t ablation") && text.contains("does not hold in this run's means"), "{text}");
     }
 }
