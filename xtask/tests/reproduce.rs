@@ -43,8 +43,8 @@ fn assert_tables_full(report: &str) {
         }
         // "–" marks a protocol a strategy is not sampled under (the older rules' fair column) or a
         // claim with nothing to test; the claims table's cells are verdicts; "raw" and "ema" name
-        // a row's weights.
-        for c in cells[1..].iter().filter(|c| !["–", "yes", "no", "n.s.", "raw", "ema"].contains(*c)) {
+        // a row's weights, "reference" and "fair" its protocol (the ablation table).
+        for c in cells[1..].iter().filter(|c| !["–", "yes", "no", "n.s.", "raw", "ema", "reference", "fair"].contains(*c)) {
             assert!(c.chars().any(|ch| ch.is_ascii_digit()), "cell '{c}' of row '{line}' holds no number");
             assert!(!c.contains("NaN") && !c.contains("inf"), "cell '{c}' of row '{line}' is not finite");
         }
